@@ -1,0 +1,31 @@
+"""Helpers for the Keras 3 GAN course: data, model builders, one training driver, metrics, plots.
+
+Everything here uses ``keras``, ``keras.ops`` and numpy only, so it runs on any Keras backend
+(TensorFlow is the course default).
+"""
+
+import os
+from pathlib import Path
+
+# Quieter TensorFlow start-up in notebooks; must be set before TensorFlow is imported.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+__version__ = "0.1.0"
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DATA_DIR = Path(os.environ.get("GAN_LESSONS_DATA", REPO_ROOT / "data"))
+CHECKPOINT_DIR = Path(os.environ.get("GAN_LESSONS_CHECKPOINTS", REPO_ROOT / "checkpoints"))
+
+
+def quick_mode():
+    """True when ``GAN_LESSONS_QUICK`` asks for the short CI run (``1``, ``true``, ``yes``)."""
+    return os.environ.get("GAN_LESSONS_QUICK", "").strip().lower() in ("1", "true", "yes", "on")
+
+
+def set_seed(seed):
+    """Seed Python, numpy and the Keras backend so that a run can be repeated."""
+    import keras
+
+    if not isinstance(seed, int) or seed < 0:
+        raise ValueError(f"seed must be a non-negative int, got {seed!r}")
+    keras.utils.set_random_seed(seed)

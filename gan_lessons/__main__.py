@@ -1,0 +1,101 @@
+"""Command line: ``python -m gan_lessons train|sample|classifier`` (see README)."""
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+LESSON_NAMES = ["mlp_gan"]
+
+
+def _train(args):
+    from .lessons import Experiment
+    from .plotting import tile
+
+    experiment = Experiment(args.lesson, quick=args.quick, seed=args.seed, out_dir=args.out)
+    mode = "quick" if experiment.quick else "full"
+    print(f"{args.lesson} ({mode} mode, seed {args.seed}) -> {experiment.out_dir}")
+    print("settings: " + json.dumps(experiment.config))
+    started = time.perf_counter()
+    history = experiment.train()
+    print(f"training: {history.step} steps, {history.wall_time:.1f} s of training in all "
+          f"(this run: {time.perf_counter() - started:.1f} s)")
+    metrics = experiment.evaluate(n=args.eval_samples)
+    metrics["steps"], metrics["train_seconds"] = history.step, round(history.wall_time, 1)
+    (experiment.out_dir / "metrics.json").write_text(json.dumps(metrics, indent=1))
+    _save_png(tile(experiment.generate(z=experiment.fixed_z), ncols=8), experiment.out_dir / "samples.png")
+    for key, value in metrics.items():
+        print(f"  {key}: {value}")
+    print(f"wrote {experiment.out_dir / 'metrics.json'} and {experiment.out_dir / 'samples.png'}")
+
+
+def _save_png(grid, path):
+    from PIL import Image
+    import numpy as np
+
+    grid = np.round(grid * 255).astype(np.uint8)
+    Image.fromarray(grid[..., 0] if grid.shape[-1] == 1 else grid).save(path)
+
+
+def _sample(args):
+    import numpy as np
+
+    from .lessons import load_experiment
+
+    if args.n <= 0:
+        raise ValueError(f"-n must be a positive number of samples, got {args.n}")
+    if not args.out.endswith(".npz"):
+        raise ValueError(f"--out must be an .npz file, got {args.out!r}")
+    experiment = load_experiment(args.dir)
+    images = experiment.generate(args.n, seed=args.seed)
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    np.savez_compressed(args.out, images=images)
+    print(f"wrote {args.out}: images {images.shape} in [0, 1]")
+
+
+def _classifier(args):
+    from .metrics import CLASSIFIER_PATH, train_classifier
+
+    _, accuracy = train_classifier(CLASSIFIER_PATH, epochs=args.epochs)
+    print(f"course classifier: test accuracy {accuracy:.4f}, saved to {CLASSIFIER_PATH}")
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="python -m gan_lessons", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("train", help="train a lesson's models (resumes from --out)")
+    p.add_argument("lesson", choices=LESSON_NAMES)
+    p.add_argument("--quick", action="store_true", default=None,
+                   help="the short CI settings (default: GAN_LESSONS_QUICK, else full)")
+    p.add_argument("--out", default=None, help="checkpoint folder (default checkpoints/LESSON)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--eval-samples", type=int, default=10000, help="samples to score at the end")
+    p.set_defaults(func=_train)
+
+    p = sub.add_parser("sample", help="write N samples of a trained model to an .npz file")
+    p.add_argument("dir", help="a folder written by `train`")
+    p.add_argument("-n", type=int, required=True)
+    p.add_argument("--out", required=True, help="output .npz (array `images`, (N, H, W, C) in [0, 1])")
+    p.add_argument("--seed", type=int, default=0)
+    p.set_defaults(func=_sample)
+
+    p = sub.add_parser("classifier", help="retrain the course classifier (data/mnist_classifier.weights.h5)")
+    p.add_argument("--epochs", type=int, default=4)
+    p.set_defaults(func=_classifier)
+
+    args = parser.parse_args(argv)
+    from .data import DataUnavailableError
+    from .training import NonFiniteLossError
+
+    try:
+        args.func(args)
+    except (ValueError, FileNotFoundError, DataUnavailableError, NonFiniteLossError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

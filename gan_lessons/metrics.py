@@ -1,0 +1,136 @@
+"""Numbers for generated digits, from a small MNIST classifier: the course classifier.
+
+* FID-style score: the Fréchet distance between Gaussians fitted to the classifier's 128-d
+  features of real test digits and of generated ones (Heusel et al. 2017 use Inception-v3
+  features; ours are MNIST-specific, so the values are only comparable within this course).
+* Inception score: exp(E_x KL(p(y|x) || p(y))) (Salimans et al. 2016); 1 = useless, 10 = every
+  sample is a confident digit and all ten digits are equally frequent.
+* Class histogram: the fraction of samples the classifier assigns to each digit.
+"""
+
+from pathlib import Path
+
+import keras
+import numpy as np
+from keras import layers
+
+from . import DATA_DIR
+from .data import check_image_batch, load_mnist
+
+CLASSIFIER_PATH = DATA_DIR / "mnist_classifier.weights.h5"
+_CACHE = {}
+
+
+def build_classifier():
+    """A small CNN: two conv/pool blocks, a 128-unit ``features`` layer, softmax over 10 digits."""
+    return keras.Sequential(
+        [
+            keras.Input(shape=(28, 28, 1)),
+            layers.Conv2D(32, 3, activation="relu"),
+            layers.MaxPooling2D(),
+            layers.Conv2D(64, 3, activation="relu"),
+            layers.MaxPooling2D(),
+            layers.Flatten(),
+            layers.Dropout(0.3),
+            layers.Dense(128, activation="relu", name="features"),
+            layers.Dense(10, activation="softmax", name="probs"),
+        ],
+        name="course_classifier",
+    )
+
+
+def train_classifier(path=CLASSIFIER_PATH, epochs=4, seed=0, verbose=1):
+    """Train the course classifier on MNIST's training set and save its weights to ``path``."""
+    keras.utils.set_random_seed(seed)
+    (x_train, y_train), (x_test, y_test) = load_mnist()
+    model = build_classifier()
+    model.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
+    model.fit(x_train[..., None] / 255.0, y_train, batch_size=128, epochs=epochs, verbose=verbose)
+    _, accuracy = model.evaluate(x_test[..., None] / 255.0, y_test, verbose=0)
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    model.save_weights(path)
+    return model, accuracy
+
+
+def course_classifier(path=CLASSIFIER_PATH):
+    """The course classifier: loaded from ``path`` (committed), or trained once (~1 min) and saved."""
+    path = Path(path)
+    if path not in _CACHE:
+        if path.exists():
+            model = build_classifier()
+            model.load_weights(path)
+        else:
+            print(f"{path} not found: training the course classifier once (about a minute)...")
+            model, accuracy = train_classifier(path, verbose=0)
+            print(f"course classifier: test accuracy {accuracy:.4f}, saved to {path}")
+        features = keras.Model(model.inputs, [model.get_layer("features").output, model.outputs[0]])
+        _CACHE[path] = features
+    return _CACHE[path]
+
+
+def classify(images, batch_size=1000):
+    """Features (N, 128) and class probabilities (N, 10) of images in [0, 1], shape (N, 28, 28, 1)."""
+    images = check_image_batch(images, (28, 28, 1), value_range=(0.0, 1.0))
+    model = course_classifier()
+    feats, probs = [], []
+    for start in range(0, len(images), batch_size):
+        f, p = model.predict_on_batch(images[start:start + batch_size].astype("float32"))
+        feats.append(np.asarray(f, dtype="float64"))
+        probs.append(np.asarray(p, dtype="float64"))
+    return np.concatenate(feats), np.concatenate(probs)
+
+
+def _sqrt_psd(matrix):
+    values, vectors = np.linalg.eigh((matrix + matrix.T) / 2)
+    return (vectors * np.sqrt(np.clip(values, 0, None))) @ vectors.T
+
+
+def frechet_distance(features_a, features_b):
+    """||mu_a - mu_b||^2 + Tr(S_a + S_b - 2 (S_a^1/2 S_b S_a^1/2)^1/2) between two feature sets."""
+    features_a, features_b = np.asarray(features_a, "float64"), np.asarray(features_b, "float64")
+    if features_a.ndim != 2 or features_b.ndim != 2 or features_a.shape[1] != features_b.shape[1]:
+        raise ValueError(f"need two (N, D) feature arrays with the same D, got {features_a.shape} and {features_b.shape}")
+    if min(len(features_a), len(features_b)) < 2:
+        raise ValueError("need at least two samples in each set to estimate a covariance")
+    mu_a, mu_b = features_a.mean(0), features_b.mean(0)
+    cov_a, cov_b = np.cov(features_a, rowvar=False), np.cov(features_b, rowvar=False)
+    root_a = _sqrt_psd(cov_a)
+    cross = np.trace(_sqrt_psd(root_a @ cov_b @ root_a))
+    return float(np.sum((mu_a - mu_b) ** 2) + np.trace(cov_a) + np.trace(cov_b) - 2 * cross)
+
+
+def inception_score(probs, eps=1e-12):
+    """exp(mean KL(p(y|x) || p(y))) for class probabilities (N, K); between 1 and K."""
+    probs = np.asarray(probs, "float64")
+    if probs.ndim != 2:
+        raise ValueError(f"probs must be (N, K), got shape {probs.shape}")
+    marginal = probs.mean(0, keepdims=True)
+    kl = np.sum(probs * (np.log(probs + eps) - np.log(marginal + eps)), axis=1)
+    return float(np.exp(kl.mean()))
+
+
+def class_fractions(probs, n_classes=10):
+    """Fraction of samples whose most likely class is each of 0..n_classes-1."""
+    predicted = np.argmax(np.asarray(probs), axis=1)
+    return np.bincount(predicted, minlength=n_classes) / max(len(predicted), 1)
+
+
+def reference_features():
+    """Course-classifier features of MNIST's 10,000 test digits (cached)."""
+    if "reference" not in _CACHE:
+        (_, _), (x_test, _) = load_mnist()
+        _CACHE["reference"] = classify(x_test[..., None] / 255.0)[0]
+    return _CACHE["reference"]
+
+
+def evaluate_digits(images):
+    """FID-style score, inception score and class fractions for generated digits in [0, 1]."""
+    features, probs = classify(images)
+    fractions = class_fractions(probs)
+    return {
+        "fid": frechet_distance(reference_features(), features),
+        "inception_score": inception_score(probs),
+        "class_fractions": [round(float(f), 4) for f in fractions],
+        "min_class_fraction": float(fractions.min()),
+        "n_samples": int(len(images)),
+    }

@@ -1,0 +1,6 @@
+"""Small Keras builder functions, one module per model family."""
+
+from .gan import build_gan, check_positive_ints
+from .mlp import mlp_discriminator, mlp_generator
+
+__all__ = ["build_gan", "check_positive_ints", "mlp_discriminator", "mlp_generator"]

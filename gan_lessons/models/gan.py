@@ -1,0 +1,44 @@
+"""Wire a generator and a discriminator into the models that ``train_on_batch`` trains."""
+
+import keras
+
+
+def check_positive_ints(name, values, length=None):
+    """Return ``values`` as a tuple of positive ints, or raise a ValueError that says what is wrong."""
+    if isinstance(values, int):
+        values = (values,)
+    try:
+        values = tuple(values)
+    except TypeError:
+        raise ValueError(f"{name} must be a tuple of positive ints, got {values!r}") from None
+    if not values or not all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in values):
+        raise ValueError(f"{name} must be a non-empty tuple of positive ints, got {values!r}")
+    if length is not None and len(values) != length:
+        raise ValueError(f"{name} must have {length} entries, got {values!r}")
+    return values
+
+
+def build_gan(generator, discriminator, d_optimizer, g_optimizer, loss="binary_crossentropy",
+              d_metrics=None):
+    """Compile ``discriminator`` and return the compiled composite model ``z -> D(G(z))``.
+
+    The composite shares its layers with both networks. Training it must only move the
+    generator, so the step function sets ``discriminator.trainable = False`` right before
+    ``gan.train_on_batch`` and back to ``True`` right before ``discriminator.train_on_batch``:
+    under Keras 3 the flag is read when each train function is first traced, so the classic
+    "freeze once before compiling" recipe leaves D untrained (lesson 01 shows it).
+    """
+    g_out = tuple(generator.output.shape[1:])
+    d_in = tuple(discriminator.input.shape[1:])
+    if g_out != d_in:
+        raise ValueError(
+            f"the generator makes samples of shape {g_out} but the discriminator reads {d_in}; "
+            "build both for the same image shape"
+        )
+    discriminator.trainable = True
+    discriminator.compile(optimizer=d_optimizer, loss=loss, metrics=d_metrics)
+    z = keras.Input(shape=tuple(generator.input.shape[1:]), name="z")
+    gan = keras.Model(z, discriminator(generator(z)), name="gan")
+    discriminator.trainable = False
+    gan.compile(optimizer=g_optimizer, loss=loss)
+    return gan

@@ -1,0 +1,260 @@
+"""One training driver for every lesson, and one small step function per model family.
+
+The driver (:func:`fit`) owns everything that is the same for all GANs: drawing batches, the
+progress bar, the per-step loss history, sample snapshots from a fixed latent batch, checkpoints
+and resuming, and stopping with a clear message when a loss stops being a finite number.
+
+A *step function* owns what differs between families: which networks are trained on what, in
+which order, with which labels. It has the signature ``step(models, batch, rng) -> dict`` and
+returns the losses of that step as floats.
+"""
+
+import json
+import math
+import os
+import time
+from pathlib import Path
+
+import keras
+import numpy as np
+
+
+class NonFiniteLossError(RuntimeError):
+    """A loss became NaN or infinite; ``history`` holds the steps up to and including that one."""
+
+    def __init__(self, message, history):
+        super().__init__(message)
+        self.history = history
+
+
+def gan_step(models, real_images, rng, real_label=1.0):
+    """One step of the original GAN (Goodfellow et al. 2014) with the non-saturating G loss.
+
+    1. D learns on real images (label ``real_label``, 1 or 0.9 with one-sided label smoothing)
+       and on fakes (label 0) in one batch: its binary cross-entropy is J(D).
+    2. G learns through the composite model ``gan = D(G(z))`` with label 1 for its fakes, i.e. it
+       minimises -E[log D(G(z))]: the non-saturating generator loss.
+
+    Keras 3: ``D.trainable`` is set right before each ``train_on_batch`` call, otherwise one of
+    the two calls silently trains the wrong weights.
+    """
+    G, D, gan = models["generator"], models["discriminator"], models["gan"]
+    n = len(real_images)
+    z = rng.standard_normal((n, G.input.shape[-1]), dtype="float32")
+    fake_images = G.predict_on_batch(z)
+
+    D.trainable = True
+    images = np.concatenate([real_images, fake_images])
+    labels = np.concatenate([np.full((n, 1), real_label), np.zeros((n, 1))]).astype("float32")
+    d_loss = D.train_on_batch(images, labels)
+
+    D.trainable = False
+    z = rng.standard_normal((n, G.input.shape[-1]), dtype="float32")
+    g_loss = gan.train_on_batch(z, np.ones((n, 1), dtype="float32"))
+    return {"d_loss": d_loss, "g_loss": g_loss}
+
+
+class History:
+    """Per-step losses (``logs["step"]``, ``logs["d_loss"]``…) and sample snapshots over training."""
+
+    def __init__(self):
+        self.logs = {"step": []}
+        self.snapshot_steps = []
+        self.snapshots = []  # uint8 image batches, (n, H, W, C)
+        self.wall_time = 0.0
+
+    @property
+    def step(self):
+        return self.logs["step"][-1] if self.logs["step"] else 0
+
+    def append(self, step, logs):
+        self.logs["step"].append(step)
+        for key, value in logs.items():
+            self.logs.setdefault(key, []).append(value)
+
+    def add_snapshot(self, step, images):
+        """Keep a batch of images in [0, 1] as uint8, tagged with the step it was taken at."""
+        images = np.asarray(images, dtype="float32")
+        self.snapshot_steps.append(step)
+        self.snapshots.append(np.round(np.clip(images, 0, 1) * 255).astype(np.uint8))
+
+    def mean(self, key, last=100):
+        """Mean of ``key`` over the last ``last`` steps."""
+        values = self.logs[key][-last:]
+        return float(np.mean(values)) if values else float("nan")
+
+    def save(self, path):
+        arrays = {f"log/{k}": np.asarray(v) for k, v in self.logs.items()}
+        arrays["snapshot_steps"] = np.asarray(self.snapshot_steps, dtype=np.int64)
+        if self.snapshots:
+            arrays["snapshots"] = np.stack(self.snapshots)
+        arrays["wall_time"] = np.asarray(self.wall_time)
+        _atomic_savez(path, arrays)
+
+    @classmethod
+    def load(cls, path):
+        history = cls()
+        with np.load(path) as f:
+            for key in f.files:
+                if key.startswith("log/"):
+                    history.logs[key[4:]] = f[key].tolist()
+            history.snapshot_steps = f["snapshot_steps"].tolist()
+            history.snapshots = list(f["snapshots"]) if "snapshots" in f.files else []
+            history.wall_time = float(f["wall_time"])
+        return history
+
+
+def _atomic_savez(path, arrays):
+    path = Path(path)
+    tmp = path.with_name(path.stem + ".partial.npz")
+    np.savez_compressed(tmp, **arrays)
+    os.replace(tmp, path)
+
+
+def _optimizer_targets(model):
+    """Positions in ``model.variables`` of the variables its optimizer updates (None if unbuilt).
+
+    With the trainable toggle, the composite model's optimizer tracks only the generator's
+    variables, so a resumed run must rebuild it over exactly those before loading its state.
+    """
+    opt = getattr(model, "optimizer", None)
+    if opt is None or not opt.built:
+        return None
+    position = {id(v): i for i, v in enumerate(model.variables)}
+    return [position[id(v)] for v in opt._trainable_variables]
+
+
+def _extra_variables(model):
+    """Variables that ``save_weights`` leaves out: the random-number state of Dropout layers."""
+    saved = {id(v) for v in model.weights}
+    return [v for v in model.variables if id(v) not in saved]
+
+
+def save_checkpoint(out_dir, models, history, steps):
+    """Write weights (Keras stores the optimizer state with them), RNG state and history."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    extra = {}
+    for name, model in models.items():
+        tmp = out_dir / f"{name}.partial.weights.h5"
+        model.save_weights(tmp)
+        os.replace(tmp, out_dir / f"{name}.weights.h5")
+        for i, v in enumerate(_extra_variables(model)):
+            extra[f"{name}/{i}"] = keras.ops.convert_to_numpy(v)
+    _atomic_savez(out_dir / "rng_state.npz", extra)
+    history.save(out_dir / "history.npz")
+    targets = {name: _optimizer_targets(m) for name, m in models.items()}
+    meta = {"step": history.step, "steps": steps, "wall_time": history.wall_time,
+            "models": sorted(models), "optimizer_targets": {k: v for k, v in targets.items() if v}}
+    tmp = out_dir / "checkpoint.partial.json"
+    tmp.write_text(json.dumps(meta, indent=1))
+    os.replace(tmp, out_dir / "checkpoint.json")  # written last: marks the checkpoint complete
+
+
+def read_checkpoint(out_dir):
+    """The checkpoint's metadata (``step``, ``steps``, ``wall_time``…) or None if there is none."""
+    path = Path(out_dir) / "checkpoint.json"
+    return json.loads(path.read_text()) if path.exists() else None
+
+
+def load_checkpoint(out_dir, models):
+    """Restore weights and optimizer state into ``models``; return the saved :class:`History`."""
+    out_dir = Path(out_dir)
+    meta = read_checkpoint(out_dir)
+    if meta is None:
+        raise FileNotFoundError(f"no checkpoint in {out_dir} (checkpoint.json is missing)")
+    if sorted(models) != meta["models"]:
+        raise ValueError(
+            f"the checkpoint in {out_dir} holds models {meta['models']}, not {sorted(models)}; "
+            "use another --out folder or delete this one"
+        )
+    try:
+        for name, targets in meta["optimizer_targets"].items():
+            if not models[name].optimizer.built:
+                models[name].optimizer.build([models[name].variables[i] for i in targets])
+        with np.load(out_dir / "rng_state.npz") as extra:
+            for name, model in models.items():
+                model.load_weights(out_dir / f"{name}.weights.h5")
+                for i, v in enumerate(_extra_variables(model)):
+                    v.assign(extra[f"{name}/{i}"])
+    except (ValueError, KeyError, IndexError, OSError) as err:
+        raise ValueError(
+            f"the checkpoint in {out_dir} does not fit these models ({err}); it was made with other "
+            "settings: use another --out folder or delete this one"
+        ) from None
+    return History.load(out_dir / "history.npz")
+
+
+def fit(step, models, data, *, steps, batch_size, seed=0, sample=None, snapshot_every=0,
+        out_dir=None, checkpoint_every=0, progress=True):
+    """Train ``models`` for ``steps`` steps of ``step(models, batch, rng)`` and return the History.
+
+    data:      an array (N, ...) or a tuple of arrays of length N (e.g. images and labels); each
+               step gets a batch of ``batch_size`` rows, shuffled once per epoch.
+    seed:      fixes the batches and the ``rng`` handed to ``step`` (noise), step by step, so a
+               resumed run draws exactly what an uninterrupted one would have drawn.
+    sample:    function returning images in [0, 1] (from a fixed latent batch); called at step 0,
+               every ``snapshot_every`` steps and at the end.
+    out_dir:   where checkpoints go (every ``checkpoint_every`` steps and at the end). If it
+               already holds a checkpoint, training resumes from it; a finished one is just loaded.
+    Raises NonFiniteLossError, naming the step and the loss, as soon as a loss is NaN or inf.
+    """
+    arrays = data if isinstance(data, tuple) else (data,)
+    n = len(arrays[0])
+    if any(len(a) != n for a in arrays):
+        raise ValueError(f"all data arrays must have the same length, got {[len(a) for a in arrays]}")
+    if not isinstance(steps, int) or steps < 0:
+        raise ValueError(f"steps must be a non-negative int, got {steps!r}")
+    if not isinstance(batch_size, int) or not 0 < batch_size <= n:
+        raise ValueError(f"batch_size must be an int between 1 and the {n} training examples, got {batch_size!r}")
+
+    history = History()
+    if out_dir is not None and read_checkpoint(out_dir) is not None:
+        history = load_checkpoint(out_dir, models)
+        if progress:
+            verb = "loaded (finished)" if history.step >= steps else "resuming"
+            print(f"Checkpoint at step {history.step} in {out_dir}: {verb}")
+    start = history.step
+    if start >= steps:
+        return history
+    if sample is not None and start == 0:
+        history.add_snapshot(0, sample())
+
+    batches_per_epoch = n // batch_size
+    bar = keras.utils.Progbar(steps, interval=1.0, stateless_metrics=[]) if progress else None
+    report_every = max(1, steps // 50)
+    order, order_epoch = None, None
+    t0 = time.perf_counter()
+    for i in range(start, steps):
+        epoch, position = divmod(i, batches_per_epoch)
+        if epoch != order_epoch:
+            order, order_epoch = np.random.default_rng([seed, epoch]).permutation(n), epoch
+        index = np.sort(order[position * batch_size:(position + 1) * batch_size])
+        batch = tuple(a[index] for a in arrays)
+        logs = step(models, batch if len(batch) > 1 else batch[0], np.random.default_rng([seed, i, 1]))
+        logs = {key: float(value) for key, value in logs.items()}
+        history.append(i + 1, logs)
+        bad = {key: value for key, value in logs.items() if not math.isfinite(value)}
+        if bad:
+            history.wall_time += time.perf_counter() - t0
+            where = f"; the last good checkpoint is in {out_dir}" if out_dir is not None else ""
+            raise NonFiniteLossError(
+                f"training stopped at step {i + 1}: "
+                + ", ".join(f"{key} = {value}" for key, value in bad.items())
+                + ". The networks diverged: lower the learning rate, check that the training "
+                "images are scaled to [-1, 1] and contain no NaN" + where + ".",
+                history,
+            )
+        done = i + 1
+        if sample is not None and snapshot_every and (done % snapshot_every == 0 or done == steps):
+            history.add_snapshot(done, sample())
+        if out_dir is not None and checkpoint_every and done % checkpoint_every == 0 and done < steps:
+            history.wall_time += time.perf_counter() - t0
+            t0 = time.perf_counter()
+            save_checkpoint(out_dir, models, history, steps)
+        if bar is not None and (done % report_every == 0 or done == steps):
+            bar.update(done, values=[(key, history.mean(key)) for key in logs])  # last-100 means
+    history.wall_time += time.perf_counter() - t0
+    if out_dir is not None:
+        save_checkpoint(out_dir, models, history, steps)
+    return history

