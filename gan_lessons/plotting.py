@@ -62,24 +62,30 @@ def plot_losses(history, keys=None, smooth=100, ax=None, title="Pérdidas durant
     return ax
 
 
-def save_gif(history, path, ncols=8, scale=2, duration_ms=250):
-    """Write a GIF with one frame per snapshot in ``history`` (each frame is a grid of samples)."""
+def save_gif(history, path, n_images=36, ncols=6, max_frames=16, scale=1, duration_ms=300):
+    """Write a GIF of the first ``n_images`` of each snapshot in ``history``.
+
+    At most ``max_frames`` snapshots, evenly spaced, the first and last included; small enough to
+    embed in a notebook (a few hundred kB).
+    """
     from PIL import Image, ImageDraw
 
     if not history.snapshots:
         raise ValueError("this history has no snapshots: pass sample= and snapshot_every= to fit()")
+    picks = np.unique(np.linspace(0, len(history.snapshots) - 1, max_frames).round().astype(int))
     frames = []
-    for step, images in zip(history.snapshot_steps, history.snapshots):
-        grid = tile(images, ncols)
-        grid = np.round(grid * 255).astype(np.uint8)
+    for k in picks:
+        grid = np.round(tile(history.snapshots[k][:n_images], ncols) * 255).astype(np.uint8)
         grid = np.repeat(np.repeat(grid, scale, 0), scale, 1)
-        frame = Image.fromarray(grid[..., 0] if grid.shape[-1] == 1 else grid).convert("RGB")
-        canvas = Image.new("RGB", (frame.width, frame.height + 14), "white")
-        canvas.paste(frame, (0, 14))
-        ImageDraw.Draw(canvas).text((2, 1), f"paso {step}", fill="black")
-        frames.append(canvas)
-    frames[-1:] = [frames[-1]] * 4  # linger on the result
+        mode = "L" if grid.shape[-1] == 1 else "RGB"
+        frame = Image.fromarray(grid[..., 0] if mode == "L" else grid, mode)
+        canvas = Image.new(mode, (frame.width, frame.height + 12), "white")
+        canvas.paste(frame, (0, 12))
+        ImageDraw.Draw(canvas).text((2, 0), f"paso {history.snapshot_steps[k]}", fill="black")
+        frames.append(canvas if mode == "L" else canvas.quantize(128))
+    frames += [frames[-1]] * 3  # linger on the result
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    frames[0].save(path, save_all=True, append_images=frames[1:], duration=duration_ms, loop=0)
+    frames[0].save(path, save_all=True, append_images=frames[1:], duration=duration_ms, loop=0,
+                   optimize=True)
     return path

@@ -54,6 +54,17 @@ def gan_step(models, real_images, rng, real_label=1.0):
     return {"d_loss": d_loss, "g_loss": g_loss}
 
 
+def update_ema(ema_model, model, decay):
+    """Exponential moving average of weights, ``ema = decay * ema + (1 - decay) * model``.
+
+    Sampling from an averaged copy of G smooths out the oscillation of the adversarial game
+    (Yazici et al. 2019); the copy is never trained, only averaged.
+    """
+    for ema_weight, weight in zip(ema_model.weights, model.weights):
+        ema_weight.assign(keras.ops.add(keras.ops.multiply(ema_weight, decay),
+                                        keras.ops.multiply(weight, 1.0 - decay)))
+
+
 class History:
     """Per-step losses (``logs["step"]``, ``logs["d_loss"]``…) and sample snapshots over training."""
 

@@ -1,0 +1,53 @@
+"""Deep convolutional GAN (Radford et al. 2016) sized for a CPU (lesson 02).
+
+Guidelines kept from the paper: strided convolutions instead of pooling, transposed convolutions to
+upsample, BatchNorm in G except its output layer, LeakyReLU, tanh output. D has no BatchNorm: it is
+frozen inside the composite model, where a frozen BatchNorm runs in inference mode, so D would compute
+a different function in its own step and in G's step. Dropout regularises it instead.
+"""
+
+import keras
+from keras import layers
+
+from .gan import check_positive_ints
+
+
+def dcgan_generator(latent_dim=100, image_shape=(28, 28, 1), channels=(128, 64), kernel_size=4,
+                    name="generator"):
+    """z -> Dense -> (H/4, W/4, channels[0]) -> [ConvT stride 2] x2 -> image in [-1, 1]."""
+    (latent_dim,) = check_positive_ints("latent_dim", latent_dim, length=1)
+    height, width, depth = check_positive_ints("image_shape", image_shape, length=3)
+    channels = check_positive_ints("channels", channels, length=2)
+    (kernel_size,) = check_positive_ints("kernel_size", kernel_size, length=1)
+    if height % 4 or width % 4:
+        raise ValueError(f"image height and width must be multiples of 4 (two stride-2 layers), got {image_shape}")
+    z = keras.Input(shape=(latent_dim,), name="z")
+    h = layers.Dense((height // 4) * (width // 4) * channels[0], use_bias=False)(z)
+    h = layers.Reshape((height // 4, width // 4, channels[0]))(h)
+    h = layers.BatchNormalization()(h)
+    h = layers.LeakyReLU(0.2)(h)
+    h = layers.Conv2DTranspose(channels[1], kernel_size, strides=2, padding="same", use_bias=False)(h)
+    h = layers.BatchNormalization()(h)
+    h = layers.LeakyReLU(0.2)(h)
+    x = layers.Conv2DTranspose(depth, kernel_size, strides=2, padding="same", activation="tanh")(h)
+    return keras.Model(z, x, name=name)
+
+
+def dcgan_discriminator(image_shape=(28, 28, 1), channels=(64, 128), kernel_size=4, dropout=0.3,
+                        name="discriminator"):
+    """image -> [Conv stride 2 + LeakyReLU + Dropout] x2 -> Dense -> P(real)."""
+    image_shape = check_positive_ints("image_shape", image_shape, length=3)
+    channels = check_positive_ints("channels", channels)
+    (kernel_size,) = check_positive_ints("kernel_size", kernel_size, length=1)
+    if not 0.0 <= dropout < 1.0:
+        raise ValueError(f"dropout must be in [0, 1), got {dropout!r}")
+    x = keras.Input(shape=image_shape, name="image")
+    h = x
+    for c in channels:
+        h = layers.Conv2D(c, kernel_size, strides=2, padding="same")(h)
+        h = layers.LeakyReLU(0.2)(h)
+        if dropout:
+            h = layers.Dropout(dropout)(h)
+    h = layers.Flatten()(h)
+    p = layers.Dense(1, activation="sigmoid")(h)
+    return keras.Model(x, p, name=name)
