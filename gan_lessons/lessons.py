@@ -13,8 +13,8 @@ import numpy as np
 
 from . import CHECKPOINT_DIR, quick_mode, set_seed
 from .data import load_mnist, scale_images, unscale_images
-from .models import build_gan, mlp_discriminator, mlp_generator
-from .training import fit, gan_step, read_checkpoint
+from .models import build_gan, dcgan_discriminator, dcgan_generator, mlp_discriminator, mlp_generator
+from .training import ema_gan_step, fit, gan_step, read_checkpoint
 
 # Settings of each lesson in full mode, with the changes quick mode (CI) makes under "quick".
 CONFIGS = {
@@ -31,6 +31,25 @@ CONFIGS = {
         "snapshot_every": 500,
         "checkpoint_every": 2000,
         "quick": {"steps": 1000, "snapshot_every": 100, "checkpoint_every": 500},
+    },
+    "dcgan": {
+        "latent_dim": 100,
+        "g_channels": [64, 32],
+        "g_extra_convs": 1,
+        "d_channels": [32, 64],
+        "kernel_size": 4,
+        "dropout": 0.0,
+        "g_learning_rate": 5e-4,
+        "d_learning_rate": 5e-4,
+        "lr_decay": True,
+        "beta_1": 0.5,
+        "batch_size": 64,
+        "real_label": 1.0,
+        "ema_decay": 0.999,
+        "steps": 20000,
+        "snapshot_every": 500,
+        "checkpoint_every": 2000,
+        "quick": {"steps": 300, "snapshot_every": 50, "checkpoint_every": 150},
     },
 }
 
@@ -54,14 +73,20 @@ def default_out_dir(lesson, quick):
     return CHECKPOINT_DIR / (f"{lesson}-quick" if quick else lesson)
 
 
-def _adam(config):
-    return keras.optimizers.Adam(config["learning_rate"], beta_1=config["beta_1"])
+def _adam(config, network):
+    """Adam for ``network`` ("g" or "d"): its own learning rate if the lesson sets one, decayed
+    linearly to 0 over the run if ``lr_decay`` is set (the schedule follows the optimizer's own step
+    counter, which checkpoints restore)."""
+    rate = config.get(f"{network}_learning_rate", config.get("learning_rate"))
+    if config.get("lr_decay"):
+        rate = keras.optimizers.schedules.PolynomialDecay(rate, config["steps"], end_learning_rate=0.0)
+    return keras.optimizers.Adam(rate, beta_1=config["beta_1"])
 
 
 def _build_mlp_gan(config):
     G = mlp_generator(config["latent_dim"], hidden=config["g_hidden"])
     D = mlp_discriminator(hidden=config["d_hidden"], dropout=config["dropout"])
-    gan = build_gan(G, D, _adam(config), _adam(config))
+    gan = build_gan(G, D, _adam(config, "d"), _adam(config, "g"))
 
     def step(models, real_images, rng):
         return gan_step(models, real_images, rng, real_label=config["real_label"])
@@ -70,7 +95,28 @@ def _build_mlp_gan(config):
     return {"generator": G, "discriminator": D, "gan": gan}, step, scale_images(x_train)
 
 
-_BUILDERS = {"mlp_gan": _build_mlp_gan}
+def _build_dcgan(config):
+    def generator(name):
+        return dcgan_generator(config["latent_dim"], channels=config["g_channels"],
+                               kernel_size=config["kernel_size"], extra_convs=config["g_extra_convs"],
+                               name=name)
+
+    G, G_ema = generator("generator"), generator("generator_ema")
+    G_ema.set_weights(G.get_weights())
+    D = dcgan_discriminator(channels=config["d_channels"], kernel_size=config["kernel_size"],
+                            dropout=config["dropout"])
+    gan = build_gan(G, D, _adam(config, "d"), _adam(config, "g"))
+
+    def step(models, real_images, rng):
+        return ema_gan_step(models, real_images, rng, real_label=config["real_label"],
+                            ema_decay=config["ema_decay"])
+
+    (x_train, _), _ = load_mnist()
+    models = {"generator": G, "discriminator": D, "gan": gan, "generator_ema": G_ema}
+    return models, step, scale_images(x_train)
+
+
+_BUILDERS = {"mlp_gan": _build_mlp_gan, "dcgan": _build_dcgan}
 
 
 class Experiment:
@@ -92,7 +138,8 @@ class Experiment:
         self._check_out_dir()
         set_seed(seed)
         self.models, self.step, self.data = _BUILDERS[lesson](self.config)
-        self.generator = self.models["generator"]
+        # Samples come from the weight-averaged generator when the lesson keeps one.
+        self.generator = self.models.get("generator_ema", self.models["generator"])
         latent_dim = self.generator.input.shape[-1]
         self.fixed_z = np.random.default_rng(seed).standard_normal((64, latent_dim)).astype("float32")
         self.history = None
@@ -129,19 +176,23 @@ class Experiment:
         )
         return self.history
 
-    def generate(self, n=None, seed=0, z=None, batch_size=1000):
-        """``n`` samples in [0, 1] from latent vectors drawn with ``seed`` (or from the given ``z``)."""
+    def generate(self, n=None, seed=0, z=None, generator=None, batch_size=1000):
+        """``n`` samples in [0, 1] from latent vectors drawn with ``seed`` (or from the given ``z``).
+
+        ``generator`` defaults to the lesson's sampling generator (the weight-averaged copy if any).
+        """
+        generator = generator or self.generator
         if z is None:
-            z = np.random.default_rng(seed).standard_normal((n, self.generator.input.shape[-1]))
+            z = np.random.default_rng(seed).standard_normal((n, generator.input.shape[-1]))
         z = np.asarray(z, dtype="float32")
-        out = [self.generator.predict_on_batch(z[i:i + batch_size]) for i in range(0, len(z), batch_size)]
+        out = [generator.predict_on_batch(z[i:i + batch_size]) for i in range(0, len(z), batch_size)]
         return unscale_images(np.concatenate(out))
 
-    def evaluate(self, n=10000, seed=1):
+    def evaluate(self, n=10000, seed=1, generator=None):
         """The lesson's metrics on ``n`` fresh samples (course classifier: FID-style, IS, classes)."""
         from .metrics import evaluate_digits
 
-        return evaluate_digits(self.generate(n, seed=seed))
+        return evaluate_digits(self.generate(n, seed=seed, generator=generator))
 
 
 def load_experiment(out_dir):

@@ -54,6 +54,18 @@ def gan_step(models, real_images, rng, real_label=1.0):
     return {"d_loss": d_loss, "g_loss": g_loss}
 
 
+def ema_gan_step(models, real_images, rng, real_label=1.0, ema_decay=0.999):
+    """:func:`gan_step`, then fold G's new weights into ``models["generator_ema"]``, used for sampling.
+
+    The average starts short and grows to ``ema_decay`` (decay_t = min(ema_decay, (1 + t) / (10 + t)),
+    t = G's optimizer step), so early samples are not dragged back towards the random start.
+    """
+    logs = gan_step(models, real_images, rng, real_label=real_label)
+    t = float(keras.ops.convert_to_numpy(models["gan"].optimizer.iterations))
+    update_ema(models["generator_ema"], models["generator"], min(ema_decay, (1 + t) / (10 + t)))
+    return logs
+
+
 def update_ema(ema_model, model, decay):
     """Exponential moving average of weights, ``ema = decay * ema + (1 - decay) * model``.
 

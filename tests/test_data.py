@@ -82,3 +82,21 @@ def test_check_image_batch_names_the_fix():
         check_image_batch(np.full((5, 28, 28, 1), 255.0), (28, 28, 1))
     ok = np.zeros((5, 28, 28, 1))
     assert check_image_batch(ok, (28, 28, 1)) is not None
+
+
+def test_idx_reader_reads_gzipped_files_and_refuses_others(tmp_path):
+    import gzip
+
+    header = (0x0803).to_bytes(4, "big") + b"".join(n.to_bytes(4, "big") for n in (2, 3, 4))
+    body = np.arange(24, dtype=np.uint8).tobytes()
+    (tmp_path / "x-idx3-ubyte.gz").write_bytes(gzip.compress(header + body))
+    arr = data.read_idx(tmp_path / "x-idx3-ubyte.gz")
+    assert arr.shape == (2, 3, 4) and arr[1, 2, 3] == 23
+    (tmp_path / "bad").write_bytes(b"\x00\x00\x0d\x01" + bytes(8))
+    with pytest.raises(ValueError, match="not an IDX file"):
+        data.read_idx(tmp_path / "bad")
+
+
+def test_fashion_mnist_missing_names_the_debian_package(tmp_path):
+    with pytest.raises(DataUnavailableError, match="apt-get install dataset-fashion-mnist"):
+        data.load_fashion_mnist(tmp_path)

@@ -12,23 +12,34 @@ from keras import layers
 from .gan import check_positive_ints
 
 
+def _conv_block(h, layer):
+    return layers.LeakyReLU(0.2)(layers.BatchNormalization()(layer(h)))
+
+
 def dcgan_generator(latent_dim=100, image_shape=(28, 28, 1), channels=(128, 64), kernel_size=4,
-                    name="generator"):
-    """z -> Dense -> (H/4, W/4, channels[0]) -> [ConvT stride 2] x2 -> image in [-1, 1]."""
+                    extra_convs=0, name="generator"):
+    """z -> Dense -> (H/4, W/4, channels[0]) -> [ConvT stride 2] x2 -> image in [-1, 1].
+
+    ``extra_convs`` adds that many 3x3 stride-1 convolutions at the two low resolutions (H/4 and
+    H/2): depth where it is cheap, since most of the cost is at full resolution.
+    """
     (latent_dim,) = check_positive_ints("latent_dim", latent_dim, length=1)
     height, width, depth = check_positive_ints("image_shape", image_shape, length=3)
     channels = check_positive_ints("channels", channels, length=2)
     (kernel_size,) = check_positive_ints("kernel_size", kernel_size, length=1)
     if height % 4 or width % 4:
         raise ValueError(f"image height and width must be multiples of 4 (two stride-2 layers), got {image_shape}")
+    if not isinstance(extra_convs, int) or extra_convs < 0:
+        raise ValueError(f"extra_convs must be a non-negative int, got {extra_convs!r}")
     z = keras.Input(shape=(latent_dim,), name="z")
     h = layers.Dense((height // 4) * (width // 4) * channels[0], use_bias=False)(z)
     h = layers.Reshape((height // 4, width // 4, channels[0]))(h)
-    h = layers.BatchNormalization()(h)
-    h = layers.LeakyReLU(0.2)(h)
-    h = layers.Conv2DTranspose(channels[1], kernel_size, strides=2, padding="same", use_bias=False)(h)
-    h = layers.BatchNormalization()(h)
-    h = layers.LeakyReLU(0.2)(h)
+    h = layers.LeakyReLU(0.2)(layers.BatchNormalization()(h))
+    for _ in range(extra_convs):
+        h = _conv_block(h, layers.Conv2D(channels[0], 3, padding="same", use_bias=False))
+    h = _conv_block(h, layers.Conv2DTranspose(channels[1], kernel_size, strides=2, padding="same", use_bias=False))
+    for _ in range(extra_convs):
+        h = _conv_block(h, layers.Conv2D(channels[1], 3, padding="same", use_bias=False))
     x = layers.Conv2DTranspose(depth, kernel_size, strides=2, padding="same", activation="tanh")(h)
     return keras.Model(z, x, name=name)
 

@@ -1,0 +1,106 @@
+import keras
+import numpy as np
+import pytest
+from conftest import changed, weights_of
+
+from gan_lessons import set_seed
+from gan_lessons.models import build_gan
+from gan_lessons.models.dcgan import dcgan_discriminator, dcgan_generator
+from gan_lessons.training import update_ema
+
+
+def small_dcgan():
+    set_seed(0)
+    G = dcgan_generator(16, channels=(16, 8), kernel_size=3)
+    D = dcgan_discriminator(channels=(8, 16), kernel_size=3)
+    adam = lambda: keras.optimizers.Adam(2e-4, beta_1=0.5)  # noqa: E731
+    return G, D, build_gan(G, D, adam(), adam())
+
+
+def test_generator_upsamples_noise_to_images_in_tanh_range():
+    G, _, _ = small_dcgan()
+    x = np.asarray(G(np.random.default_rng(0).standard_normal((4, 16)).astype("float32") * 5, training=False))
+    assert x.shape == (4, 28, 28, 1) and x.min() >= -1 and x.max() <= 1
+    assert [type(l).__name__ for l in G.layers].count("Conv2DTranspose") == 2
+
+
+def test_discriminator_uses_strided_convolutions_and_no_pooling_or_batchnorm():
+    _, D, _ = small_dcgan()
+    kinds = [type(l).__name__ for l in D.layers]
+    assert kinds.count("Conv2D") == 2 and all(l.strides == (2, 2) for l in D.layers if type(l).__name__ == "Conv2D")
+    assert not any("Pooling" in k or "BatchNormalization" in k for k in kinds)
+    p = np.asarray(D(np.zeros((3, 28, 28, 1), "float32")))
+    assert p.shape == (3, 1) and ((p > 0) & (p < 1)).all()
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"image_shape": (30, 30, 1)}, "multiples of 4"),
+    ({"channels": (64,)}, "channels must have 2 entries"),
+    ({"kernel_size": 0}, "kernel_size"),
+])
+def test_generator_rejects_bad_settings(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        dcgan_generator(**kwargs)
+
+
+def test_colour_images_of_other_sizes():
+    G = dcgan_generator(8, image_shape=(32, 32, 3), channels=(8, 4))
+    D = dcgan_discriminator(image_shape=(32, 32, 3), channels=(4, 8))
+    assert G.output.shape[1:] == (32, 32, 3) and D.input.shape[1:] == (32, 32, 3)
+
+
+def test_ema_moves_a_fraction_of_the_way():
+    G, _, _ = small_dcgan()
+    E = keras.models.clone_model(G)
+    E.set_weights([np.zeros_like(w) for w in G.get_weights()])
+    update_ema(E, G, decay=0.75)
+    for e, w in zip(E.get_weights(), G.get_weights()):
+        np.testing.assert_allclose(e, 0.25 * w, rtol=1e-6, atol=1e-7)
+
+
+def tiny_dcgan_experiment(out_dir, **overrides):
+    from gan_lessons.lessons import Experiment
+
+    settings = dict(g_channels=[8, 4], d_channels=[4, 8], latent_dim=8, batch_size=16, steps=6,
+                    snapshot_every=3, checkpoint_every=3)
+    settings.update(overrides)
+    return Experiment("dcgan", quick=True, out_dir=out_dir, **settings)
+
+
+def test_dcgan_lesson_step_trains_d_then_g_and_only_averages_the_ema_copy(tmp_path):
+    exp = tiny_dcgan_experiment(tmp_path)
+    G, D, E = exp.models["generator"], exp.models["discriminator"], exp.models["generator_ema"]
+    assert exp.generator is E  # samples come from the average
+    g0, d0, e0 = weights_of(G), weights_of(D), weights_of(E)
+    batch = exp.data[:16]
+    exp.step(exp.models, batch, np.random.default_rng(0))
+    g1, d1, e1 = weights_of(G), weights_of(D), weights_of(E)
+    assert changed(g0, g1) and changed(d0, d1) and changed(e0, e1)
+    # first step: decay = min(0.999, 2/11) -> the copy moves 9/11 of the way to G
+    decay = 2 / 11
+    for e_old, e_new, g_new in zip(e0, e1, g1):
+        np.testing.assert_allclose(e_new, decay * e_old + (1 - decay) * g_new, rtol=1e-5, atol=1e-6)
+
+
+def test_interrupted_dcgan_run_resumes_exactly_with_lr_schedule_and_ema(tmp_path):
+    straight = tiny_dcgan_experiment(tmp_path / "a")
+    assert straight.config["lr_decay"]
+    h_straight = straight.train(progress=False)
+
+    interrupted = tiny_dcgan_experiment(tmp_path / "b")
+    calls, step = [], interrupted.step
+
+    def step_then_crash(*args):
+        if len(calls) == 3:
+            raise KeyboardInterrupt  # the student closes the laptop after step 3
+        calls.append(1)
+        return step(*args)
+
+    interrupted.step = step_then_crash
+    with pytest.raises(KeyboardInterrupt):
+        interrupted.train(progress=False)
+    resumed = tiny_dcgan_experiment(tmp_path / "b")
+    h_resumed = resumed.train(progress=False)
+    assert h_resumed.logs == h_straight.logs
+    for a, b in zip(weights_of(straight.models["generator_ema"]), weights_of(resumed.models["generator_ema"])):
+        np.testing.assert_array_equal(a, b)
