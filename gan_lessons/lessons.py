@@ -46,7 +46,7 @@ CONFIGS = {
         "batch_size": 64,
         "real_label": 1.0,
         "ema_decay": 0.999,
-        "steps": 20000,
+        "steps": 12000,
         "snapshot_every": 500,
         "checkpoint_every": 2000,
         "quick": {"steps": 300, "snapshot_every": 50, "checkpoint_every": 150},
@@ -140,7 +140,7 @@ class Experiment:
         self.models, self.step, self.data = _BUILDERS[lesson](self.config)
         # Samples come from the weight-averaged generator when the lesson keeps one.
         self.generator = self.models.get("generator_ema", self.models["generator"])
-        latent_dim = self.generator.input.shape[-1]
+        latent_dim = self.generator.inputs[0].shape[-1]
         self.fixed_z = np.random.default_rng(seed).standard_normal((64, latent_dim)).astype("float32")
         self.history = None
 
@@ -183,7 +183,7 @@ class Experiment:
         """
         generator = generator or self.generator
         if z is None:
-            z = np.random.default_rng(seed).standard_normal((n, generator.input.shape[-1]))
+            z = np.random.default_rng(seed).standard_normal((n, generator.inputs[0].shape[-1]))
         z = np.asarray(z, dtype="float32")
         out = [generator.predict_on_batch(z[i:i + batch_size]) for i in range(0, len(z), batch_size)]
         return unscale_images(np.concatenate(out))

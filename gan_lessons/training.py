@@ -40,7 +40,7 @@ def gan_step(models, real_images, rng, real_label=1.0):
     """
     G, D, gan = models["generator"], models["discriminator"], models["gan"]
     n = len(real_images)
-    z = rng.standard_normal((n, G.input.shape[-1]), dtype="float32")
+    z = rng.standard_normal((n, G.inputs[0].shape[-1]), dtype="float32")
     fake_images = G.predict_on_batch(z)
 
     D.trainable = True
@@ -49,7 +49,7 @@ def gan_step(models, real_images, rng, real_label=1.0):
     d_loss = D.train_on_batch(images, labels)
 
     D.trainable = False
-    z = rng.standard_normal((n, G.input.shape[-1]), dtype="float32")
+    z = rng.standard_normal((n, G.inputs[0].shape[-1]), dtype="float32")
     g_loss = gan.train_on_batch(z, np.ones((n, 1), dtype="float32"))
     return {"d_loss": d_loss, "g_loss": g_loss}
 

@@ -60,3 +60,11 @@ def test_composite_model_is_generator_then_discriminator(tiny_gan):
     G, D, gan = tiny_gan["generator"], tiny_gan["discriminator"], tiny_gan["gan"]
     z = np.random.default_rng(1).standard_normal((3, 8)).astype("float32")
     np.testing.assert_allclose(np.asarray(gan(z)), np.asarray(D(G(z))), rtol=1e-5)
+
+
+def test_build_gan_accepts_sequential_models():
+    G = keras.Sequential([keras.Input((4,)), keras.layers.Dense(28 * 28, activation="tanh"),
+                          keras.layers.Reshape((28, 28, 1))])
+    D = keras.Sequential([keras.Input((28, 28, 1)), keras.layers.Flatten(), keras.layers.Dense(1, activation="sigmoid")])
+    gan = build_gan(G, D, keras.optimizers.Adam(), keras.optimizers.Adam())
+    assert gan.outputs[0].shape[1:] == (1,)

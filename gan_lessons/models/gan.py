@@ -28,8 +28,8 @@ def build_gan(generator, discriminator, d_optimizer, g_optimizer, loss="binary_c
     under Keras 3 the flag is read when each train function is first traced, so the classic
     "freeze once before compiling" recipe leaves D untrained (lesson 01 shows it).
     """
-    g_out = tuple(generator.output.shape[1:])
-    d_in = tuple(discriminator.input.shape[1:])
+    g_out = tuple(generator.outputs[0].shape[1:])
+    d_in = tuple(discriminator.inputs[0].shape[1:])
     if g_out != d_in:
         raise ValueError(
             f"the generator makes samples of shape {g_out} but the discriminator reads {d_in}; "
@@ -37,7 +37,7 @@ def build_gan(generator, discriminator, d_optimizer, g_optimizer, loss="binary_c
         )
     discriminator.trainable = True
     discriminator.compile(optimizer=d_optimizer, loss=loss, metrics=d_metrics)
-    z = keras.Input(shape=tuple(generator.input.shape[1:]), name="z")
+    z = keras.Input(shape=tuple(generator.inputs[0].shape[1:]), name="z")
     gan = keras.Model(z, discriminator(generator(z)), name="gan")
     discriminator.trainable = False
     gan.compile(optimizer=g_optimizer, loss=loss)
