@@ -6,10 +6,12 @@ import sys
 import time
 from pathlib import Path
 
-LESSON_NAMES = ["mlp_gan", "dcgan"]
+LESSON_NAMES = ["mlp_gan", "dcgan", "mode_collapse"]
 
 
 def _train(args):
+    if args.lesson == "mode_collapse":
+        return _train_mode_collapse(args)
     from .lessons import Experiment
     from .plotting import tile
 
@@ -28,6 +30,24 @@ def _train(args):
     for key, value in metrics.items():
         print(f"  {key}: {value}")
     print(f"wrote {experiment.out_dir / 'metrics.json'} and {experiment.out_dir / 'samples.png'}")
+
+
+def _train_mode_collapse(args):
+    from .lessons import ModeCollapseLesson
+
+    lesson = ModeCollapseLesson(quick=args.quick, seed=args.seed, out_dir=args.out)
+    mode = "quick" if lesson.quick else "full"
+    print(f"mode_collapse ({mode} mode, seeds {lesson.seeds}) -> {lesson.out_dir}")
+    print("settings: " + json.dumps(lesson.config))
+    results = lesson.train()
+    print(f"training: {results['train_seconds']:.1f} s of training, {results['wall_seconds']:.1f} s in all")
+    print("mean ± std over seeds: modes captured, % high-quality samples, reverse KL")
+    for dataset, methods in results["summary"].items():
+        for method, s in methods.items():
+            kl = f"{s['reverse_kl'][0]:.3f} ± {s['reverse_kl'][1]:.3f}" if s["reverse_kl"][2] else "n/a"
+            print(f"  {dataset:4s} {method:13s} {s['modes'][0]:4.1f} ± {s['modes'][1]:.1f}   "
+                  f"{100 * s['high_quality'][0]:5.1f} ± {100 * s['high_quality'][1]:.1f} %   {kl}")
+    print(f"wrote {lesson.out_dir / 'results.json'} and points_<dataset>_<method>.npy there")
 
 
 def _save_png(grid, path):
@@ -71,7 +91,8 @@ def main(argv=None):
                    help="the short CI settings (default: GAN_LESSONS_QUICK, else full)")
     p.add_argument("--out", default=None, help="checkpoint folder (default checkpoints/LESSON)")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--eval-samples", type=int, default=10000, help="samples to score at the end")
+    p.add_argument("--eval-samples", type=int, default=10000,
+                   help="samples to score at the end (image lessons; mode_collapse scores 2,500 per run)")
     p.set_defaults(func=_train)
 
     p = sub.add_parser("sample", help="write N samples of a trained model to an .npz file")

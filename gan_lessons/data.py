@@ -167,3 +167,33 @@ def check_image_batch(x, shape, value_range=(-1.0, 1.0), name="images"):
             + ("; scale them with gan_lessons.data.scale_images" if (lo, hi) == (-1.0, 1.0) else "")
         )
     return x
+
+
+# --- 2-D toy mixtures (lesson 04), the benchmark of Metz et al. (2017) and Srivastava et al. (2017) ---
+
+TOY_DATASETS = ("ring", "grid")
+
+
+def toy_modes(name):
+    """Centres (K, 2) and standard deviation of a 2-D mixture of Gaussians.
+
+    ``ring``: 8 modes at angles k·2π/8 (k = 0..7) on a circle of radius 1, σ = 0.01.
+    ``grid``: 25 modes at {-4, -2, 0, 2, 4}², σ = 0.05.
+    """
+    if name == "ring":
+        angles = 2 * np.pi * np.arange(8) / 8  # not linspace(0, 2π, 8): that repeats a mode
+        return np.stack([np.cos(angles), np.sin(angles)], axis=1), 0.01
+    if name == "grid":
+        ticks = np.arange(-4.0, 5.0, 2.0)
+        return np.stack(np.meshgrid(ticks, ticks, indexing="ij"), axis=-1).reshape(-1, 2), 0.05
+    raise ValueError(f"unknown toy dataset {name!r}; choose one of {', '.join(TOY_DATASETS)}")
+
+
+def sample_toy(name, n, seed=0):
+    """``n`` points (n, 2) float32 of the mixture ``name``, every mode equally likely."""
+    modes, sigma = toy_modes(name)
+    if not isinstance(n, int) or n <= 0:
+        raise ValueError(f"n must be a positive int, got {n!r}")
+    rng = np.random.default_rng(seed)
+    centres = modes[rng.integers(0, len(modes), n)]
+    return (centres + sigma * rng.standard_normal((n, 2))).astype("float32")

@@ -1,20 +1,25 @@
 """The lessons' settings (full and quick mode) and how to build, train, sample and score them.
 
-Notebooks and the command line both go through :class:`Experiment`, so a lesson trains with
+Notebooks and the command line both go through :class:`Experiment` (one GAN on images) or
+:class:`ModeCollapseLesson` (lesson 04: many small GANs on 2-D points), so a lesson trains with
 the same code and the same settings in both.
 """
 
+import functools
 import json
 import shutil
+import time
 from pathlib import Path
 
 import keras
 import numpy as np
 
 from . import CHECKPOINT_DIR, quick_mode, set_seed
-from .data import load_mnist, scale_images, unscale_images
-from .models import build_gan, dcgan_discriminator, dcgan_generator, mlp_discriminator, mlp_generator
-from .training import ema_gan_step, fit, gan_step, read_checkpoint
+from .data import TOY_DATASETS, load_mnist, sample_toy, scale_images, toy_modes, unscale_images
+from .metrics import mode_coverage
+from .models import (build_gan, dcgan_discriminator, dcgan_generator, mlp_discriminator, mlp_generator,
+                     packed_generator, toy_discriminator, toy_generator)
+from .training import ema_gan_step, fit, gan_step, pacgan_step, read_checkpoint
 
 # Settings of each lesson in full mode, with the changes quick mode (CI) makes under "quick".
 CONFIGS = {
@@ -51,7 +56,39 @@ CONFIGS = {
         "checkpoint_every": 2000,
         "quick": {"steps": 300, "snapshot_every": 50, "checkpoint_every": 150},
     },
+    "mode_collapse": {
+        "datasets": ["ring", "grid"],
+        "methods": ["vanilla", "minibatch_std", "pacgan"],
+        "seeds": 3,  # runs per (dataset, method), with seeds seed, seed + 1, ...
+        "latent_dim": 8,
+        "g_hidden": [128, 128, 128],
+        "d_hidden": [128, 128],
+        "group_size": 4,  # minibatch standard deviation over groups of this many samples
+        "pack": 4,  # PacGAN4
+        "g_learning_rate": 2e-3,  # both fall linearly to 0 over the run
+        "d_learning_rate": 4e-3,
+        "beta_1": 0.5,
+        "batch_size": 512,
+        "steps": {"ring": 6000, "grid": 8000},
+        "data_scale": {"ring": 1.0, "grid": 2.0},
+        "train_samples": 100000,
+        "eval_samples": 2500,
+        "snapshot_every": 200,
+        "snapshot_samples": 500,
+        "quick": {"seeds": 2, "steps": {"ring": 300, "grid": 300}, "snapshot_every": 50},
+    },
 }
+
+# Published results on the same benchmark (2,500 samples, 3σ, same datasets): modes captured and
+# % of high-quality samples, as quoted in the issue that asked for lesson 04.
+PUBLISHED_MODE_COVERAGE = [
+    {"method": "GAN", "source": "Srivastava et al. 2017 (VEEGAN), Table 1",
+     "ring": (1, 99.3), "grid": (3.3, 0.5)},
+    {"method": "Unrolled GAN", "source": "Elfeki et al. 2019 (GDPP)", "ring": (7.6, 35.6), "grid": (23.6, 16.0)},
+    {"method": "VEEGAN", "source": "Elfeki et al. 2019 (GDPP)", "ring": (8, 52.9), "grid": (24.6, 40.0)},
+    {"method": "WGAN-GP", "source": "Elfeki et al. 2019 (GDPP)", "ring": (6.8, 59.6), "grid": (24.2, 28.7)},
+    {"method": "PacGAN4", "source": "Lin et al. 2018, Table 1", "ring": (7.8, 95.9), "grid": (24.8, 93.6)},
+]
 
 
 def lesson_config(lesson, quick=None, **overrides):
@@ -73,13 +110,35 @@ def default_out_dir(lesson, quick):
     return CHECKPOINT_DIR / (f"{lesson}-quick" if quick else lesson)
 
 
-def _adam(config, network):
+def _claim_out_dir(out_dir, description, fresh):
+    """Empty ``out_dir`` if ``fresh``; refuse it if it holds a checkpoint of other settings."""
+    if fresh and out_dir.exists():
+        shutil.rmtree(out_dir)
+    path = out_dir / "experiment.json"
+    if path.exists():
+        saved = json.loads(path.read_text())
+        if saved != json.loads(json.dumps(description)):
+            raise ValueError(
+                f"{out_dir} holds a checkpoint of another experiment ({saved['lesson']}, "
+                f"quick={saved['quick']}, seed={saved['seed']}, other settings?): pass another "
+                "out_dir / --out, or fresh=True to delete it"
+            )
+
+
+def _write_description(out_dir, description):
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / "experiment.json").write_text(json.dumps(description, indent=1))
+
+
+def _adam(config, network, decay_steps=None):
     """Adam for ``network`` ("g" or "d"): its own learning rate if the lesson sets one, decayed
-    linearly to 0 over the run if ``lr_decay`` is set (the schedule follows the optimizer's own step
-    counter, which checkpoints restore)."""
+    linearly to 0 over ``decay_steps`` (or over the run if ``lr_decay`` is set). The schedule follows
+    the optimizer's own step counter, which checkpoints restore."""
     rate = config.get(f"{network}_learning_rate", config.get("learning_rate"))
-    if config.get("lr_decay"):
-        rate = keras.optimizers.schedules.PolynomialDecay(rate, config["steps"], end_learning_rate=0.0)
+    if decay_steps is None and config.get("lr_decay"):
+        decay_steps = config["steps"]
+    if decay_steps:
+        rate = keras.optimizers.schedules.PolynomialDecay(rate, decay_steps, end_learning_rate=0.0)
     return keras.optimizers.Adam(rate, beta_1=config["beta_1"])
 
 
@@ -133,9 +192,7 @@ class Experiment:
         self.lesson, self.seed = lesson, seed
         self.config = lesson_config(lesson, self.quick, **overrides)
         self.out_dir = Path(out_dir) if out_dir is not None else default_out_dir(lesson, self.quick)
-        if fresh and self.out_dir.exists():
-            shutil.rmtree(self.out_dir)
-        self._check_out_dir()
+        _claim_out_dir(self.out_dir, self._describe(), fresh)
         set_seed(seed)
         self.models, self.step, self.data = _BUILDERS[lesson](self.config)
         # Samples come from the weight-averaged generator when the lesson keeps one.
@@ -147,17 +204,6 @@ class Experiment:
     def _describe(self):
         return {"lesson": self.lesson, "quick": self.quick, "seed": self.seed, "config": self.config}
 
-    def _check_out_dir(self):
-        path = self.out_dir / "experiment.json"
-        if path.exists():
-            saved = json.loads(path.read_text())
-            if saved != json.loads(json.dumps(self._describe())):
-                raise ValueError(
-                    f"{self.out_dir} holds a checkpoint of another experiment ({saved['lesson']}, "
-                    f"quick={saved['quick']}, seed={saved['seed']}, other settings?): pass another "
-                    "out_dir / --out, or fresh=True to delete it"
-                )
-
     @property
     def finished(self):
         meta = read_checkpoint(self.out_dir)
@@ -165,8 +211,7 @@ class Experiment:
 
     def train(self, progress=True):
         """Train (or resume, or just load a finished checkpoint) and return the History."""
-        self.out_dir.mkdir(parents=True, exist_ok=True)
-        (self.out_dir / "experiment.json").write_text(json.dumps(self._describe(), indent=1))
+        _write_description(self.out_dir, self._describe())
         c = self.config
         self.history = fit(
             self.step, self.models, self.data, steps=c["steps"], batch_size=c["batch_size"],
@@ -201,14 +246,137 @@ def load_experiment(out_dir):
 
     out_dir = Path(out_dir)
     path = out_dir / "experiment.json"
-    if not path.exists() or read_checkpoint(out_dir) is None:
+    saved = json.loads(path.read_text()) if path.exists() else None
+    if saved is not None and saved["lesson"] not in _BUILDERS:
+        raise ValueError(
+            f"{out_dir} holds a {saved['lesson']} run, which makes no images to sample; "
+            "its samples are already in the folder (points_<dataset>_<method>.npy)"
+        )
+    if saved is None or read_checkpoint(out_dir) is None:
         raise FileNotFoundError(
             f"{out_dir} holds no trained model; train one first with "
             "`python -m gan_lessons train LESSON --out DIR`"
         )
-    saved = json.loads(path.read_text())
     base = lesson_config(saved["lesson"], saved["quick"])
     overrides = {k: v for k, v in saved["config"].items() if base.get(k) != v}
     experiment = Experiment(saved["lesson"], saved["quick"], saved["seed"], out_dir, **overrides)
     experiment.history = load_checkpoint(out_dir, experiment.models)
     return experiment
+
+
+# --- Lesson 04: mode collapse on 2-D mixtures --------------------------------------------------
+
+TOY_METHODS = ("vanilla", "minibatch_std", "pacgan")
+
+
+def build_toy_gan(config, dataset, method):
+    """Models, step function and plain generator of one lesson-04 run.
+
+    ``vanilla``: the GAN of lesson 01 (non-saturating loss) with small MLPs for 2-D points;
+    ``minibatch_std``: the same, but D reads each point beside the spread of its group of
+    ``group_size`` points; ``pacgan``: D judges ``pack`` points at once (PacGAN).
+    """
+    if method not in TOY_METHODS:
+        raise ValueError(f"unknown method {method!r}; choose from {', '.join(TOY_METHODS)}")
+    c = config
+    scale, steps = c["data_scale"][dataset], c["steps"][dataset]
+    pack = c["pack"] if method == "pacgan" else 1
+    G = toy_generator(c["latent_dim"], c["g_hidden"], scale=scale)
+    D = toy_discriminator(c["d_hidden"], pack=pack, scale=scale,
+                          minibatch_std=c["group_size"] if method == "minibatch_std" else 0)
+    trained = packed_generator(G, pack) if pack > 1 else G
+    gan = build_gan(trained, D, _adam(c, "d", decay_steps=steps), _adam(c, "g", decay_steps=steps))
+    step = functools.partial(pacgan_step, pack=pack) if pack > 1 else gan_step
+    return {"generator": trained, "discriminator": D, "gan": gan}, step, G
+
+
+def _mean_std(values):
+    """[mean, std, runs] over the finite values (reverse KL is undefined for a run without any
+    high-quality sample); [None, None, 0] if there are none."""
+    values = [v for v in values if np.isfinite(v)]
+    return [float(np.mean(values)), float(np.std(values)), len(values)] if values else [None, None, 0]
+
+
+class ModeCollapseLesson:
+    """Lesson 04: the plain GAN and each remedy on both 2-D mixtures, ``seeds`` seeds each.
+
+    Every run goes through the shared driver with checkpoints in ``out_dir/<dataset>_<method>_seed<k>``
+    (a finished run is loaded, not trained again). ``train()`` scores each run on ``eval_samples``
+    samples, writes ``points_<dataset>_<method>.npy`` (first seed) and ``results.json`` to ``out_dir``
+    and returns the results.
+    """
+
+    lesson = "mode_collapse"
+
+    def __init__(self, quick=None, seed=0, out_dir=None, fresh=False, **overrides):
+        self.quick = quick_mode() if quick is None else bool(quick)
+        self.seed = seed
+        self.config = lesson_config(self.lesson, self.quick, **overrides)
+        unknown = [d for d in self.config["datasets"] if d not in TOY_DATASETS]
+        unknown += [m for m in self.config["methods"] if m not in TOY_METHODS]
+        if unknown:
+            raise ValueError(f"unknown dataset(s)/method(s) {unknown}; datasets: {', '.join(TOY_DATASETS)}; "
+                             f"methods: {', '.join(TOY_METHODS)}")
+        self.seeds = [seed + k for k in range(self.config["seeds"])]
+        self.out_dir = Path(out_dir) if out_dir is not None else default_out_dir(self.lesson, self.quick)
+        _claim_out_dir(self.out_dir, self._describe(), fresh)
+
+    def _describe(self):
+        return {"lesson": self.lesson, "quick": self.quick, "seed": self.seed, "config": self.config}
+
+    def run_dir(self, dataset, method, seed):
+        return self.out_dir / f"{dataset}_{method}_seed{seed}"
+
+    def train_run(self, dataset, method, seed, progress=False):
+        """Train (or load) one run; return its scores, its History and its ``eval_samples`` points."""
+        c = self.config
+        set_seed(seed)
+        models, step, G = build_toy_gan(c, dataset, method)
+        snapshot_z = np.random.default_rng([seed, 1]).standard_normal((c["snapshot_samples"], c["latent_dim"]))
+        eval_z = np.random.default_rng([seed, 2]).standard_normal((c["eval_samples"], c["latent_dim"]))
+        history = fit(step, models, sample_toy(dataset, c["train_samples"], seed=seed),
+                      steps=c["steps"][dataset], batch_size=c["batch_size"], seed=seed,
+                      sample=lambda: G.predict_on_batch(snapshot_z.astype("float32")),
+                      snapshot_every=c["snapshot_every"], out_dir=self.run_dir(dataset, method, seed),
+                      progress=progress)
+        points = G.predict_on_batch(eval_z.astype("float32"))
+        scores = mode_coverage(points, *toy_modes(dataset))
+        return scores, history, points
+
+    def train(self, progress=True):
+        """Every (dataset, method, seed) run; write points and results.json; return the results."""
+        _write_description(self.out_dir, self._describe())
+        started = time.perf_counter()
+        runs, summary = [], {}
+        for dataset in self.config["datasets"]:
+            for method in self.config["methods"]:
+                for seed in self.seeds:
+                    scores, history, points = self.train_run(dataset, method, seed)
+                    runs.append({"dataset": dataset, "method": method, "seed": seed, **scores,
+                                 "train_seconds": round(history.wall_time, 1)})
+                    if seed == self.seed:
+                        np.save(self.out_dir / f"points_{dataset}_{method}.npy", points)
+                    if progress:
+                        print(f"{dataset:4s} {method:13s} seed {seed}: {scores['modes']:2d}/{scores['n_modes']} "
+                              f"modes, {100 * scores['high_quality']:5.1f} % high quality, reverse KL "
+                              f"{scores['reverse_kl']:.3f} ({history.wall_time:.0f} s)", flush=True)
+                mine = [r for r in runs if r["dataset"] == dataset and r["method"] == method]
+                summary.setdefault(dataset, {})[method] = {
+                    key: _mean_std([r[key] for r in mine]) for key in ("modes", "high_quality", "reverse_kl")
+                }
+        for run in runs:  # no high-quality sample at all: no histogram, no reverse KL (JSON null)
+            run["reverse_kl"] = run["reverse_kl"] if np.isfinite(run["reverse_kl"]) else None
+        results = {**self._describe(), "seeds": self.seeds, "summary": summary, "runs": runs,
+                   "train_seconds": round(sum(r["train_seconds"] for r in runs), 1),
+                   "wall_seconds": round(time.perf_counter() - started, 1)}
+        (self.out_dir / "results.json").write_text(json.dumps(results, indent=1))
+        return results
+
+    def history(self, dataset, method, seed=None):
+        """The saved History (losses, snapshots of points) of one finished run."""
+        from .training import History
+
+        path = self.run_dir(dataset, method, self.seed if seed is None else seed) / "history.npz"
+        if not path.exists():
+            raise FileNotFoundError(f"{path} does not exist: train first (ModeCollapseLesson.train())")
+        return History.load(path)

@@ -134,3 +134,35 @@ def evaluate_digits(images):
         "min_class_fraction": float(fractions.min()),
         "n_samples": int(len(images)),
     }
+
+
+def mode_coverage(points, modes, sigma):
+    """Mode-coverage scores of 2-D samples from a mixture with centres ``modes`` and std ``sigma``.
+
+    The protocol of Srivastava et al. (2017) and Lin et al. (2018):
+    * a sample is *high quality* if it lies within 3σ of its nearest mode;
+    * a mode is *captured* if it is the nearest mode of at least one high-quality sample;
+    * reverse KL: KL(p || uniform) between the histogram p of high-quality samples over the modes
+      and the uniform distribution, i.e. log K − H(p); 0 when every mode gets the same share, log K
+      when all of them fall on one mode (nan if no sample is of high quality).
+    """
+    points, modes = np.asarray(points, "float64"), np.asarray(modes, "float64")
+    if points.ndim != 2 or modes.ndim != 2 or points.shape[1] != modes.shape[1]:
+        raise ValueError(f"need points (N, D) and modes (K, D) with the same D, got {points.shape} and {modes.shape}")
+    if not len(points):
+        raise ValueError("need at least one sample")
+    if not np.isfinite(points).all():
+        raise ValueError("the samples contain NaN or inf: the generator diverged")
+    distances = np.linalg.norm(points[:, None, :] - modes[None, :, :], axis=-1)
+    nearest = distances.argmin(1)
+    good = distances[np.arange(len(points)), nearest] <= 3 * sigma
+    counts = np.bincount(nearest[good], minlength=len(modes))
+    p = counts / counts.sum() if counts.sum() else np.full(len(modes), np.nan)
+    nonzero = p[p > 0]
+    return {
+        "modes": int((counts > 0).sum()),
+        "n_modes": int(len(modes)),
+        "high_quality": float(good.mean()),
+        "reverse_kl": float(np.sum(nonzero * np.log(nonzero * len(modes)))) if counts.sum() else float("nan"),
+        "counts": counts.tolist(),
+    }

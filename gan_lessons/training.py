@@ -36,11 +36,12 @@ def gan_step(models, real_images, rng, real_label=1.0):
        minimises -E[log D(G(z))]: the non-saturating generator loss.
 
     Keras 3: ``D.trainable`` is set right before each ``train_on_batch`` call, otherwise one of
-    the two calls silently trains the wrong weights.
+    the two calls silently trains the wrong weights. The noise has the shape of G's input, (n, latent_dim),
+    or (n, pack, latent_dim) for a PacGAN ``packed_generator``.
     """
     G, D, gan = models["generator"], models["discriminator"], models["gan"]
     n = len(real_images)
-    z = rng.standard_normal((n, G.inputs[0].shape[-1]), dtype="float32")
+    z = rng.standard_normal((n, *G.inputs[0].shape[1:]), dtype="float32")
     fake_images = G.predict_on_batch(z)
 
     D.trainable = True
@@ -49,7 +50,7 @@ def gan_step(models, real_images, rng, real_label=1.0):
     d_loss = D.train_on_batch(images, labels)
 
     D.trainable = False
-    z = rng.standard_normal((n, G.inputs[0].shape[-1]), dtype="float32")
+    z = rng.standard_normal((n, *G.inputs[0].shape[1:]), dtype="float32")
     g_loss = gan.train_on_batch(z, np.ones((n, 1), dtype="float32"))
     return {"d_loss": d_loss, "g_loss": g_loss}
 
@@ -64,6 +65,19 @@ def ema_gan_step(models, real_images, rng, real_label=1.0, ema_decay=0.999):
     t = float(keras.ops.convert_to_numpy(models["gan"].optimizer.iterations))
     update_ema(models["generator_ema"], models["generator"], min(ema_decay, (1 + t) / (10 + t)))
     return logs
+
+
+def pacgan_step(models, real_points, rng, pack):
+    """One :func:`gan_step` of PacGAN (Lin et al. 2018): D judges ``pack`` samples at once.
+
+    The real batch (n, d) becomes n / pack rows of ``pack`` samples side by side; the models'
+    generator is a ``packed_generator``, so its fakes come packed the same way and the step is
+    otherwise the plain GAN's.
+    """
+    n = len(real_points)
+    if n % pack:
+        raise ValueError(f"the batch size ({n}) must be a multiple of pack ({pack})")
+    return gan_step(models, np.reshape(real_points, (n // pack, -1)), rng)
 
 
 def update_ema(ema_model, model, decay):
@@ -83,7 +97,7 @@ class History:
     def __init__(self):
         self.logs = {"step": []}
         self.snapshot_steps = []
-        self.snapshots = []  # uint8 image batches, (n, H, W, C)
+        self.snapshots = []  # uint8 image batches (n, H, W, C), or float32 points (n, D)
         self.wall_time = 0.0
 
     @property
@@ -96,10 +110,10 @@ class History:
             self.logs.setdefault(key, []).append(value)
 
     def add_snapshot(self, step, images):
-        """Keep a batch of images in [0, 1] as uint8, tagged with the step it was taken at."""
+        """Keep a batch of images in [0, 1] as uint8 (or of points, (N, D), as float32), tagged with its step."""
         images = np.asarray(images, dtype="float32")
         self.snapshot_steps.append(step)
-        self.snapshots.append(np.round(np.clip(images, 0, 1) * 255).astype(np.uint8))
+        self.snapshots.append(images if images.ndim == 2 else np.round(np.clip(images, 0, 1) * 255).astype(np.uint8))
 
     def mean(self, key, last=100):
         """Mean of ``key`` over the last ``last`` steps."""

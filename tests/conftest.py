@@ -42,3 +42,31 @@ def weights_of(model):
 
 def changed(before, after):
     return any(not np.array_equal(a, b) for a, b in zip(before, after))
+
+
+def spy_train_on_batch(model, log, models):
+    """Wrap model.train_on_batch to record which networks' weights each call changes."""
+    original = model.train_on_batch
+
+    def wrapped(*args, **kwargs):
+        before = {k: weights_of(models[k]) for k in ("generator", "discriminator")}
+        out = original(*args, **kwargs)
+        log.append((model.name, {k: changed(before[k], weights_of(models[k])) for k in before}))
+        return out
+
+    model.train_on_batch = wrapped
+
+
+def assert_each_call_moves_the_right_network(models, one_step, steps=3):
+    """Run ``one_step`` ``steps`` times: D's train_on_batch must move D only, the composite's G only."""
+    log = []
+    spy_train_on_batch(models["discriminator"], log, models)
+    spy_train_on_batch(models["gan"], log, models)
+    for _ in range(steps):
+        one_step()
+    assert [name for name, _ in log] == ["discriminator", "gan"] * steps
+    for name, moved in log:
+        if name == "discriminator":
+            assert moved == {"discriminator": True, "generator": False}
+        else:
+            assert moved == {"discriminator": False, "generator": True}

@@ -1,0 +1,264 @@
+"""Lesson 04: the 2-D mixtures, the mode-coverage metrics, the two remedies and the lesson's runs."""
+
+import json
+import math
+
+import keras
+import numpy as np
+import pytest
+from conftest import assert_each_call_moves_the_right_network
+
+from gan_lessons import lessons, set_seed
+from gan_lessons.__main__ import LESSON_NAMES, main
+from gan_lessons.data import sample_toy, toy_modes
+from gan_lessons.lessons import ModeCollapseLesson, build_toy_gan, lesson_config
+from gan_lessons.metrics import mode_coverage
+from gan_lessons.models import MinibatchStd, packed_generator, toy_discriminator, toy_generator
+from gan_lessons.training import gan_step, pacgan_step
+
+RING, RING_SIGMA = toy_modes("ring")
+
+
+# --- datasets ----------------------------------------------------------------------------------
+
+def test_ring_has_eight_distinct_modes_at_multiples_of_45_degrees():
+    assert RING.shape == (8, 2) and RING_SIGMA == 0.01
+    np.testing.assert_allclose(np.linalg.norm(RING, axis=1), 1.0)
+    angles = np.degrees(np.arctan2(RING[:, 1], RING[:, 0])) % 360
+    np.testing.assert_allclose(np.sort(angles), np.arange(0, 360, 45), atol=1e-9)
+
+
+def test_grid_has_25_modes_two_apart():
+    grid, sigma = toy_modes("grid")
+    assert grid.shape == (25, 2) and sigma == 0.05
+    assert sorted(set(grid[:, 0])) == [-4, -2, 0, 2, 4] == sorted(set(grid[:, 1]))
+    assert len({tuple(p) for p in grid}) == 25
+
+
+def test_samples_are_seeded_and_spread_like_the_mixture():
+    a, b = sample_toy("grid", 20000, seed=3), sample_toy("grid", 20000, seed=3)
+    assert a.shape == (20000, 2) and a.dtype == np.float32
+    np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(a, sample_toy("grid", 20000, seed=4))
+    grid, sigma = toy_modes("grid")
+    offsets = a - grid[np.linalg.norm(a[:, None] - grid[None], axis=-1).argmin(1)]
+    assert offsets.std() == pytest.approx(sigma, rel=0.05)
+
+
+def test_unknown_dataset_is_refused():
+    with pytest.raises(ValueError, match="unknown toy dataset 'moons'; choose one of ring, grid"):
+        toy_modes("moons")
+
+
+# --- metrics on hand-built point sets -----------------------------------------------------------
+
+def test_every_mode_equally_often_is_perfect():
+    scores = mode_coverage(np.repeat(RING, 10, axis=0), RING, RING_SIGMA)
+    assert scores["modes"] == 8 and scores["high_quality"] == 1.0
+    assert scores["reverse_kl"] == pytest.approx(0.0, abs=1e-12)
+    assert scores["counts"] == [10] * 8
+
+
+def test_a_fully_collapsed_generator_scores_one_mode_and_log_k():
+    scores = mode_coverage(np.repeat(RING[[5]], 100, axis=0), RING, RING_SIGMA)
+    assert scores["modes"] == 1 and scores["high_quality"] == 1.0
+    assert scores["reverse_kl"] == pytest.approx(math.log(8))
+
+
+def test_two_modes_half_and_half_give_log_four():
+    points = np.concatenate([np.repeat(RING[[0]], 50, axis=0), np.repeat(RING[[3]], 50, axis=0)])
+    scores = mode_coverage(points, RING, RING_SIGMA)
+    assert scores["modes"] == 2 and scores["reverse_kl"] == pytest.approx(math.log(4))
+
+
+def test_high_quality_means_within_three_sigma_and_only_those_capture_modes():
+    inside = RING[0] + [2.9 * RING_SIGMA, 0.0]   # nearest mode 0, within 3σ
+    outside = RING[1] + [0.0, 3.1 * RING_SIGMA]  # nearest mode 1, beyond 3σ: mode 1 is not captured
+    between = (RING[2] + RING[3]) / 2             # far from every mode
+    scores = mode_coverage(np.array([inside, outside, between, RING[4]]), RING, RING_SIGMA)
+    assert scores["high_quality"] == 0.5
+    assert scores["modes"] == 2 and scores["counts"] == [1, 0, 0, 0, 1, 0, 0, 0]
+    assert scores["reverse_kl"] == pytest.approx(math.log(4))
+
+
+def test_no_high_quality_sample_captures_nothing():
+    scores = mode_coverage(np.zeros((10, 2)), RING, RING_SIGMA)  # the centre of the ring
+    assert scores["modes"] == 0 and scores["high_quality"] == 0.0 and math.isnan(scores["reverse_kl"])
+
+
+def test_real_samples_score_like_the_gaussian_says():
+    """Within 3σ of a 2-D Gaussian: 1 - exp(-9/2) = 98.9 % of the samples."""
+    for name in ("ring", "grid"):
+        scores = mode_coverage(sample_toy(name, 20000, seed=0), *toy_modes(name))
+        assert scores["modes"] == scores["n_modes"]
+        assert scores["high_quality"] == pytest.approx(1 - math.exp(-4.5), abs=0.003)
+        assert scores["reverse_kl"] < 0.005
+
+
+@pytest.mark.parametrize("points, message", [
+    (np.zeros((5, 3)), "same D"),
+    (np.zeros((0, 2)), "at least one sample"),
+    (np.full((5, 2), np.nan), "NaN"),
+])
+def test_mode_coverage_refuses_bad_input(points, message):
+    with pytest.raises(ValueError, match=message):
+        mode_coverage(points, RING, RING_SIGMA)
+
+
+# --- remedy 1: minibatch standard deviation ------------------------------------------------------
+
+def test_minibatch_std_appends_the_mean_std_of_each_group():
+    x = np.random.default_rng(0).standard_normal((8, 3)).astype("float32")
+    x[4:] = x[4]  # the second group of four is four copies of one sample: no spread at all
+    out = np.asarray(MinibatchStd(group_size=4)(x))
+    assert out.shape == (8, 4)
+    np.testing.assert_array_equal(out[:, :3], x)
+    expected = x[:4].std(axis=0).mean()  # population std per feature, averaged over features
+    np.testing.assert_allclose(out[:4, 3], expected, rtol=1e-4)
+    np.testing.assert_allclose(out[4:, 3], 1e-4, rtol=1e-3)  # sqrt(epsilon): a collapsed group
+
+
+def test_minibatch_std_groups_do_not_mix():
+    """Real and fake halves of D's batch land in different groups when n is a multiple of g."""
+    x = np.concatenate([np.zeros((4, 2)), np.ones((4, 2)) * np.arange(4)[:, None]]).astype("float32")
+    out = np.asarray(MinibatchStd(group_size=4)(x))
+    assert out[0, 2] < 1e-3 and out[4, 2] == pytest.approx(np.arange(4).std(), rel=1e-4)
+
+
+def test_minibatch_std_discriminator_reads_the_spread():
+    D = toy_discriminator(hidden=(8,), minibatch_std=4)
+    assert D.input.shape[1:] == (2,) and D.output.shape[1:] == (1,)
+    assert any(isinstance(layer, MinibatchStd) for layer in D.layers)
+    with pytest.raises(ValueError, match="group size >= 2"):
+        toy_discriminator(minibatch_std=1)
+
+
+def test_minibatch_std_layer_survives_saving(tmp_path):
+    D = toy_discriminator(hidden=(8,), minibatch_std=4)
+    D.save(tmp_path / "d.keras")
+    again = keras.saving.load_model(tmp_path / "d.keras")
+    x = np.random.default_rng(1).standard_normal((8, 2)).astype("float32")
+    np.testing.assert_allclose(np.asarray(again(x)), np.asarray(D(x)), rtol=1e-6)
+
+
+# --- remedy 2: PacGAN packing -------------------------------------------------------------------
+
+def test_packed_generator_puts_pack_samples_side_by_side():
+    set_seed(0)
+    G = toy_generator(4, hidden=(16,), scale=2.0)
+    packed = packed_generator(G, 3)
+    z = np.random.default_rng(0).standard_normal((5, 3, 4)).astype("float32")
+    out = np.asarray(packed(z))
+    assert out.shape == (5, 6)
+    expected = np.asarray(G(z.reshape(15, 4))).reshape(5, 6)
+    np.testing.assert_allclose(out, expected, rtol=1e-5, atol=1e-6)
+    assert packed.count_params() == G.count_params()  # the same weights, shared
+
+
+def test_pacgan_discriminator_reads_packs():
+    D = toy_discriminator(hidden=(8,), pack=4)
+    assert D.input.shape[1:] == (8,)
+
+
+def test_scale_multiplies_generator_output_and_divides_discriminator_input():
+    set_seed(0)
+    small, big = toy_generator(4, hidden=(8,)), toy_generator(4, hidden=(8,), scale=4.0)
+    big.set_weights(small.get_weights())
+    z = np.random.default_rng(0).standard_normal((3, 4)).astype("float32")
+    np.testing.assert_allclose(np.asarray(big(z)), 4 * np.asarray(small(z)), rtol=1e-6)
+    with pytest.raises(ValueError, match="scale must be a positive number"):
+        toy_generator(scale=0)
+
+
+# --- the steps: which weights move ---------------------------------------------------------------
+
+TINY = dict(lesson_config("mode_collapse", quick=True), latent_dim=4, g_hidden=[16], d_hidden=[16],
+            batch_size=64, steps={"ring": 10, "grid": 10}, train_samples=1024, eval_samples=2500,
+            snapshot_every=5, snapshot_samples=32)
+
+
+@pytest.mark.parametrize("method", ["vanilla", "minibatch_std", "pacgan"])
+def test_each_method_moves_d_in_its_step_and_g_in_its_own(method):
+    set_seed(0)
+    models, step, G = build_toy_gan(TINY, "ring", method)
+    real = sample_toy("ring", 64, seed=0)
+    rng = np.random.default_rng(0)
+    assert_each_call_moves_the_right_network(models, lambda: step(models, real, rng))
+
+
+def test_pacgan_step_feeds_d_packs_of_real_and_fake_points():
+    set_seed(0)
+    models, step, G = build_toy_gan(TINY, "ring", "pacgan")
+    seen = []
+    original = models["discriminator"].train_on_batch
+    models["discriminator"].train_on_batch = lambda x, y: seen.append((x.shape, y[:, 0].tolist())) or original(x, y)
+    step(models, sample_toy("ring", 64, seed=0), np.random.default_rng(0))
+    (shape, labels), = seen
+    assert shape == (32, 8)  # 16 real packs + 16 fake packs of 4 points
+    assert labels == [1.0] * 16 + [0.0] * 16
+    with pytest.raises(ValueError, match="multiple of pack"):
+        pacgan_step(models, sample_toy("ring", 30, seed=0), np.random.default_rng(0), pack=4)
+
+
+def test_minibatch_std_sees_a_collapsed_fake_group():
+    """With a generator stuck on one point, D's extra feature separates fakes from reals."""
+    set_seed(0)
+    D = toy_discriminator(hidden=(8,), minibatch_std=4)
+    spread = keras.Model(D.input, D.layers[2].output)  # input -> rescaling -> MinibatchStd
+    real = sample_toy("ring", 8, seed=0)
+    fake = np.repeat(RING[[2]], 8, axis=0).astype("float32")
+    feature = np.asarray(spread(np.concatenate([real, fake])))[:, -1]
+    assert feature[:8].min() > 0.1 and feature[8:].max() < 1e-3
+
+
+# --- the lesson's runs ---------------------------------------------------------------------------
+
+@pytest.fixture
+def tiny_lesson(monkeypatch):
+    monkeypatch.setitem(lessons.CONFIGS["mode_collapse"], "quick",
+                        {**TINY, "seeds": 1, "datasets": ["ring", "grid"], "methods": ["vanilla", "pacgan"]})
+
+
+def test_same_seed_same_runs_and_finished_runs_are_loaded(tmp_path, tiny_lesson):
+    def train(name, seed=0):
+        return ModeCollapseLesson(quick=True, seed=seed, out_dir=tmp_path / name, datasets=["grid"],
+                                  methods=["minibatch_std"], seeds=2).train(progress=False)
+
+    def scores(results):
+        return [{k: v for k, v in run.items() if k != "train_seconds"} for run in results["runs"]]
+
+    a, b = train("a"), train("b")
+    assert [run["seed"] for run in a["runs"]] == [0, 1]
+    assert scores(a) == scores(b)
+    np.testing.assert_array_equal(np.load(tmp_path / "a" / "points_grid_minibatch_std.npy"),
+                                  np.load(tmp_path / "b" / "points_grid_minibatch_std.npy"))
+    again = train("a")
+    assert scores(again) == scores(a) and again["train_seconds"] == a["train_seconds"]  # loaded, not retrained
+    assert scores(train("c", seed=5)) != scores(a)
+    history = ModeCollapseLesson(quick=True, out_dir=tmp_path / "a", datasets=["grid"], methods=["minibatch_std"],
+                                 seeds=2).history("grid", "minibatch_std", 1)
+    assert history.snapshot_steps == [0, 5, 10] and history.snapshots[0].shape == (32, 2)
+    assert history.snapshots[0].dtype == np.float32 and np.abs(history.snapshots[0]).max() > 1.0  # points, not pixels
+
+
+def test_cli_trains_every_method_on_both_datasets(tmp_path, tiny_lesson, capsys):
+    assert "mode_collapse" in LESSON_NAMES
+    out = tmp_path / "run"
+    assert main(["train", "mode_collapse", "--quick", "--out", str(out), "--seed", "1"]) == 0
+    printed = capsys.readouterr().out
+    assert "mean ± std over seeds" in printed and "pacgan" in printed
+    for dataset in ("ring", "grid"):
+        for method in ("vanilla", "pacgan"):
+            points = np.load(out / f"points_{dataset}_{method}.npy")
+            assert points.shape == (2500, 2) and np.isfinite(points).all()
+    results = json.loads((out / "results.json").read_text())
+    assert results["seeds"] == [1] and len(results["runs"]) == 4
+    assert set(results["summary"]) == {"ring", "grid"}
+    assert set(results["summary"]["grid"]["vanilla"]) == {"modes", "high_quality", "reverse_kl"}
+    assert main(["sample", str(out), "-n", "4", "--out", str(tmp_path / "x.npz")]) == 2
+    assert "points_<dataset>_<method>.npy" in capsys.readouterr().err
+
+
+def test_unknown_method_is_refused(tmp_path):
+    with pytest.raises(ValueError, match="unknown dataset"):
+        ModeCollapseLesson(quick=True, out_dir=tmp_path, methods=["vanilla", "wgan"])
