@@ -125,7 +125,7 @@ def build_pix2pix(generator, discriminator, d_optimizer, g_optimizer, l1_weight=
     discriminator.compile(optimizer=d_optimizer, loss="binary_crossentropy")
     x = keras.Input(shape=tuple(generator.inputs[0].shape[1:]), name="input_image")
     y = generator(x)
-    composite = keras.Model(x, [discriminator([x, y]), y], name="pix2pix")
+    composite = keras.Model(x, [discriminator([x, y]), y], name="gan")
     discriminator.trainable = False
     composite.compile(optimizer=g_optimizer, loss=["binary_crossentropy", "mae"], loss_weights=[1.0, float(l1_weight)])
     return composite
