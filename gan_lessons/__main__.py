@@ -6,7 +6,7 @@ import sys
 import time
 from pathlib import Path
 
-LESSON_NAMES = ["mlp_gan", "dcgan", "mode_collapse", "pix2pix", "pix2pix_l1"]
+LESSON_NAMES = ["mlp_gan", "dcgan", "mode_collapse", "pix2pix", "pix2pix_l1", "cyclegan"]
 
 
 def _train(args):
@@ -91,10 +91,11 @@ def _translate(args):
     experiment = load_experiment(args.dir)
     if not hasattr(experiment, "translate"):
         raise ValueError(f"{args.dir} holds a {experiment.lesson} model, which makes images from noise: use `sample`")
-    translated = experiment.translate(images)
+    translated = experiment.translate(images, args.direction)
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     np.savez_compressed(args.out, images=translated)
-    print(f"wrote {args.out}: images {translated.shape} in [0, 1] (Twitter style)")
+    style = "Twitter" if args.direction == "a2b" else "Google"
+    print(f"wrote {args.out}: images {translated.shape} in [0, 1] ({style} style)")
 
 
 def _classifier(args):
@@ -125,9 +126,12 @@ def main(argv=None):
     p.add_argument("--seed", type=int, default=0)
     p.set_defaults(func=_sample)
 
-    p = sub.add_parser("translate", help="translate Google-style emoji to Twitter style with a trained pix2pix")
-    p.add_argument("dir", help="a folder written by `train pix2pix` (or pix2pix_l1)")
-    p.add_argument("--input", required=True, help="input .npz with `images` (N, S, S, 3) in [0, 1], Google style")
+    p = sub.add_parser("translate", help="translate emoji between Google and Twitter style with a trained "
+                                         "pix2pix or cyclegan")
+    p.add_argument("dir", help="a folder written by `train pix2pix` (or pix2pix_l1, cyclegan)")
+    p.add_argument("--input", required=True, help="input .npz with `images` (N, S, S, 3) in [0, 1]")
+    p.add_argument("--direction", choices=["a2b", "b2a"], default="a2b",
+                   help="a2b: Google -> Twitter style (default); b2a: Twitter -> Google (cyclegan only)")
     p.add_argument("--out", required=True, help="output .npz (array `images`, same shape, in [0, 1])")
     p.set_defaults(func=_translate)
 

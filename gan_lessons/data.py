@@ -243,3 +243,19 @@ def load_emoji(split="train", directory=None):
     position = {code: i for i, code in enumerate(arrays["codes"].tolist())}
     index = np.array([position[code] for code in chosen[split]])
     return {key: value[index] for key, value in arrays.items()}
+
+
+def unpaired_emoji(seed=0, split="train"):
+    """Two unpaired domains from one split of :func:`load_emoji`, for CycleGAN (lesson 06).
+
+    The split's code points are shuffled with ``seed`` and cut in two halves of equal size: domain
+    ``a`` holds the Google-style images of the first half, domain ``b`` the Twitter-style images of
+    the second, so no emoji appears in both and no pair is ever seen. Returns uint8 arrays ``a``,
+    ``b`` (N, S, S, 3) and their code points ``codes_a``, ``codes_b``.
+    """
+    pairs = load_emoji(split)
+    order = np.random.default_rng(seed).permutation(len(pairs["codes"]))
+    half = len(order) // 2
+    index_a, index_b = np.sort(order[:half]), np.sort(order[half:2 * half])
+    return {"a": pairs["google"][index_a], "b": pairs["twitter"][index_b],
+            "codes_a": pairs["codes"][index_a], "codes_b": pairs["codes"][index_b]}

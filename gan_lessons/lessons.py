@@ -17,12 +17,13 @@ import numpy as np
 
 from . import CHECKPOINT_DIR, quick_mode, set_seed
 from .data import (TOY_DATASETS, check_image_batch, load_emoji, load_mnist, sample_toy, scale_images, toy_modes,
-                   unscale_images)
-from .metrics import mode_coverage, translation_scores
-from .models import (build_gan, build_pix2pix, dcgan_discriminator, dcgan_generator, mlp_discriminator,
+                   unpaired_emoji, unscale_images)
+from .metrics import mean_absolute_error, mode_coverage, translation_scores
+from .models import (ImagePool, build_cyclegan, build_gan, build_pix2pix, dcgan_discriminator, dcgan_generator, mlp_discriminator,
                      mlp_generator, packed_generator, patchgan_discriminator, toy_discriminator, toy_generator,
                      unet_generator)
-from .training import ema_gan_step, fit, gan_step, l1_step, pacgan_step, pix2pix_step, read_checkpoint
+from .training import (cyclegan_step, ema_gan_step, fit, gan_step, l1_step, pacgan_step, pix2pix_step,
+                       read_checkpoint)
 
 # Settings of each lesson in full mode, with the changes quick mode (CI) makes under "quick".
 CONFIGS = {
@@ -101,6 +102,28 @@ CONFIGS["pix2pix"] = {
     "quick": {"steps": 150, "snapshot_every": 50, "checkpoint_every": 150},
 }
 CONFIGS["pix2pix_l1"] = {**CONFIGS["pix2pix"], "adversarial": False}
+
+# Lesson 06: the same translation learnt without pairs (CycleGAN, Zhu et al. 2017). Domain A: the
+# Google style of one random half of the training emoji; domain B: the Twitter style of the other.
+CONFIGS["cyclegan"] = {
+    "split_seed": 0,  # which half of the training code points goes to A (the rest to B)
+    "g_channels": [32, 64, 128, 128, 128],  # lesson 05's U-Net, for G_AB and G_BA
+    "d_channels": [64, 128],  # unconditional PatchGAN with a linear output (least squares)
+    "norm": "instance",
+    "dropout": 0.0,
+    "cycle_weight": 10.0,  # λ
+    "identity_weight": 5.0,  # 0.5 λ
+    "pool_size": 50,
+    "g_learning_rate": 1e-3,  # Zhu et al.: 2e-4 with batch 1; 1e-3 cut the test error faster at batch 16
+    "d_learning_rate": 1e-3,
+    "beta_1": 0.5,
+    "lr_decay": True,
+    "batch_size": 16,
+    "steps": 1500,
+    "snapshot_every": 250,
+    "checkpoint_every": 500,
+    "quick": {"steps": 60, "snapshot_every": 20, "checkpoint_every": 60},
+}
 
 # Published results on the same benchmark (2,500 samples, 3σ, same datasets): modes captured and
 # % of high-quality samples, as quoted in the issue that asked for lesson 04.
@@ -211,8 +234,29 @@ def _build_pix2pix(config):
     return {"generator": G, "discriminator": D, "gan": composite}, pix2pix_step, data
 
 
+def _build_cyclegan(config):
+    domains = unpaired_emoji(config["split_seed"])
+    size = domains["a"].shape[1]
+
+    def generator(name):
+        return unet_generator(size, config["g_channels"], norm=config["norm"], dropout=config["dropout"], name=name)
+
+    def discriminator(name):
+        return patchgan_discriminator(size, config["d_channels"], norm=config["norm"], conditional=False,
+                                      activation=None, name=name)
+
+    models = {"generator": generator("generator"), "generator_ba": generator("generator_ba"),
+              "discriminator_a": discriminator("discriminator_a"), "discriminator_b": discriminator("discriminator_b"),
+              "pool_a": ImagePool(config["pool_size"], domains["a"].shape[1:], name="pool_a"),
+              "pool_b": ImagePool(config["pool_size"], domains["b"].shape[1:], name="pool_b")}
+    models["gan"] = build_cyclegan(models["generator"], models["generator_ba"], models["discriminator_a"],
+                                   models["discriminator_b"], _adam(config, "d"), _adam(config, "d"),
+                                   _adam(config, "g"), config["cycle_weight"], config["identity_weight"])
+    return models, cyclegan_step, (scale_images(domains["a"]), scale_images(domains["b"]))
+
+
 _BUILDERS = {"mlp_gan": _build_mlp_gan, "dcgan": _build_dcgan, "pix2pix": _build_pix2pix,
-             "pix2pix_l1": _build_pix2pix}
+             "pix2pix_l1": _build_pix2pix, "cyclegan": _build_cyclegan}
 
 
 class Experiment:
@@ -287,18 +331,26 @@ class Experiment:
 
 
 class TranslationExperiment(Experiment):
-    """An image-to-image lesson (05: Pix2Pix and its L1-only baseline): the generator's input is an
+    """An image-to-image lesson (05: Pix2Pix and its L1-only baseline; 06): the generator's input is an
     image, not noise. Snapshots translate the first 32 test inputs; ``evaluate`` scores the whole test
     split, which training never sees."""
 
     def _fixed_inputs(self, seed):
         return scale_images(load_emoji("test")["google"][:32])
 
-    def translate(self, images, batch_size=256):
-        """Google-style images (N, S, S, 3) in [0, 1] -> Twitter-style images in [0, 1]."""
-        shape = tuple(self.generator.inputs[0].shape[1:])
+    def translate(self, images, direction="a2b", batch_size=256):
+        """Images (N, S, S, 3) in [0, 1] -> translated images in [0, 1]: ``"a2b"`` Google style to
+        Twitter style; ``"b2a"`` the way back (lesson 06's second generator)."""
+        names = {"a2b": "generator", "b2a": "generator_ba"}
+        if direction not in names:
+            raise ValueError(f"direction must be a2b or b2a, got {direction!r}")
+        if names[direction] not in self.models:
+            raise ValueError(f"a {self.lesson} model translates one way only (a2b: Google -> Twitter); "
+                             "use direction a2b, or a cyclegan model for b2a")
+        generator = self.models[names[direction]]
+        shape = tuple(generator.inputs[0].shape[1:])
         images = check_image_batch(np.asarray(images, "float32"), shape, value_range=(0.0, 1.0))
-        return self.generate(z=scale_images(images), batch_size=batch_size)
+        return self.generate(z=scale_images(images), generator=generator, batch_size=batch_size)
 
     def evaluate(self, n=None, split="test"):
         """:func:`~gan_lessons.metrics.translation_scores` on the first ``n`` pairs of ``split`` (all by
@@ -307,19 +359,47 @@ class TranslationExperiment(Experiment):
         inputs, targets = pairs["google"][:n] / 255.0, pairs["twitter"][:n] / 255.0
         return translation_scores(self.translate(inputs), targets, inputs)
 
+    def _grid_blocks(self):
+        inputs = unscale_images(self.fixed_z)
+        return inputs, self.generate(z=self.fixed_z), load_emoji("test")["twitter"][:32] / 255.0
+
     def sample_grid(self):
-        """Rows of 8: inputs, outputs, targets, for the 32 snapshot emoji of the test split."""
+        """Rows of 8: inputs, outputs, targets (lesson 06: inputs, outputs, cycled back, targets), for the
+        32 snapshot emoji of the test split."""
         from .plotting import tile
 
-        inputs = unscale_images(self.fixed_z)
-        targets = load_emoji("test")["twitter"][:32] / 255.0
-        rows = [block[k:k + 8] for k in range(0, 32, 8) for block in (inputs, self.generate(z=self.fixed_z), targets)]
-        return tile(np.concatenate(rows), ncols=8)
+        blocks = self._grid_blocks()
+        return tile(np.concatenate([block[k:k + 8] for k in range(0, 32, 8) for block in blocks]), ncols=8)
+
+
+class CycleGANExperiment(TranslationExperiment):
+    """Lesson 06: CycleGAN trained on unpaired halves of the training split and scored on the held-out
+    pairs of the test split, where the true Twitter image of every Google input is known."""
+
+    def evaluate(self, n=None, split="test"):
+        """:meth:`TranslationExperiment.evaluate` of A -> B, plus ``b2a_mae``, ``b2a_mae_identity`` and
+        ``b2a_sharpness_ratio`` for the way back, and the cycle errors ``cycle_mae_a`` = |G_BA(G_AB(a)) - a|
+        and ``cycle_mae_b`` = |G_AB(G_BA(b)) - b| (mean absolute error in [0, 1] units)."""
+        scores = super().evaluate(n, split)
+        pairs = load_emoji(split)
+        google, twitter = pairs["google"][:n] / 255.0, pairs["twitter"][:n] / 255.0
+        back = translation_scores(self.translate(twitter, "b2a"), google, twitter)
+        scores.update({f"b2a_{k}": back[k] for k in ("mae", "mae_identity", "sharpness_ratio")})
+        for key, images, there, home in (("cycle_mae_a", google, "a2b", "b2a"), ("cycle_mae_b", twitter, "b2a", "a2b")):
+            cycled = self.translate(self.translate(images, there), home)
+            scores[key] = float(mean_absolute_error(cycled, images).mean())
+        return scores
+
+    def _grid_blocks(self):
+        inputs, outputs, targets = super()._grid_blocks()
+        return inputs, outputs, self.translate(outputs, "b2a"), targets
 
 
 def experiment_class(lesson):
-    """The class that runs ``lesson``: :class:`TranslationExperiment` or :class:`Experiment`."""
-    return TranslationExperiment if lesson in ("pix2pix", "pix2pix_l1") else Experiment
+    """The class that runs ``lesson``: :class:`CycleGANExperiment`, :class:`TranslationExperiment` or
+    :class:`Experiment`."""
+    classes = {"pix2pix": TranslationExperiment, "pix2pix_l1": TranslationExperiment, "cyclegan": CycleGANExperiment}
+    return classes.get(lesson, Experiment)
 
 
 def load_experiment(out_dir):

@@ -107,6 +107,41 @@ def pix2pix_step(models, batch, rng):
     return {"d_loss": d_loss, "g_gan": logs[f"{D.name}_loss"], "g_l1": logs[f"{G.name}_loss"]}
 
 
+def cyclegan_step(models, batch, rng):
+    """One step of CycleGAN (Zhu et al. 2017) on a batch ``(a, b)`` of two *unrelated* sets of images.
+
+    1. G_AB and G_BA translate the batch; each image pool swaps some of the new fakes for older ones.
+    2. D_A learns real A (every patch labelled 1) against fakes G_BA(b) from the pool (0), by least
+       squares; then D_B the same with B and G_AB(a). One call on the concatenated batch averages
+       the real and fake halves: the paper's "objective divided by 2".
+    3. Both generators learn through the composite (:func:`~gan_lessons.models.build_cyclegan`): fool
+       both Ds, close both cycles, leave images of their own output domain unchanged.
+
+    Keras 3: each D is made trainable right before its own ``train_on_batch`` and both are frozen
+    right before the composite's. Returns the two D losses and the unweighted means, over the two
+    directions, of the generators' adversarial, cycle and identity losses.
+    """
+    g_ab, g_ba, composite = models["generator"], models["generator_ba"], models["gan"]
+    d_a, d_b = models["discriminator_a"], models["discriminator_b"]
+    a, b = batch
+    fake_b = models["pool_b"].query(g_ab.predict_on_batch(a), rng)
+    fake_a = models["pool_a"].query(g_ba.predict_on_batch(b), rng)
+    real = np.ones((len(a), *d_a.outputs[0].shape[1:]), "float32")
+    labels = np.concatenate([real, np.zeros_like(real)])
+
+    logs = {}
+    for key, d, real_images, fakes in (("d_a", d_a, a, fake_a), ("d_b", d_b, b, fake_b)):
+        d.trainable = True
+        logs[key] = d.train_on_batch(np.concatenate([real_images, fakes]), labels)
+
+    d_a.trainable = d_b.trainable = False
+    out = composite.train_on_batch([a, b], [real, real, a, b, a, b], return_dict=True)
+    for key, (one, other) in {"g_gan": ("adv_a", "adv_b"), "cycle": ("cycle_a", "cycle_b"),
+                              "identity": ("identity_a", "identity_b")}.items():
+        logs[key] = (out[f"{one}_loss"] + out[f"{other}_loss"]) / 2
+    return logs
+
+
 def l1_step(models, batch, rng):
     """The baseline of lesson 05: the generator alone, trained on the mean absolute error to the targets."""
     inputs, targets = batch

@@ -44,29 +44,33 @@ def changed(before, after):
     return any(not np.array_equal(a, b) for a, b in zip(before, after))
 
 
-def spy_train_on_batch(model, log, models):
-    """Wrap model.train_on_batch to record which networks' weights each call changes."""
-    original = model.train_on_batch
+def spy_train_on_batch(key, models, watched, log):
+    """Wrap models[key].train_on_batch to record which of the ``watched`` networks each call changes."""
+    original = models[key].train_on_batch
 
     def wrapped(*args, **kwargs):
-        before = {k: weights_of(models[k]) for k in ("generator", "discriminator")}
+        before = {k: weights_of(models[k]) for k in watched}
         out = original(*args, **kwargs)
-        log.append((model.name, {k: changed(before[k], weights_of(models[k])) for k in before}))
+        log.append((key, {k: changed(before[k], weights_of(models[k])) for k in watched}))
         return out
 
-    model.train_on_batch = wrapped
+    models[key].train_on_batch = wrapped
+
+
+def assert_calls_move(models, one_step, moves, steps=3):
+    """Run ``one_step`` ``steps`` times. ``moves`` maps each model whose ``train_on_batch`` the step calls,
+    in call order, to the networks that call must change; every other network it names must stay fixed."""
+    watched = sorted(set().union(*moves.values()))
+    log = []
+    for key in moves:
+        spy_train_on_batch(key, models, watched, log)
+    for _ in range(steps):
+        one_step()
+    assert [key for key, _ in log] == list(moves) * steps
+    for key, moved in log:
+        assert moved == {k: k in moves[key] for k in watched}, key
 
 
 def assert_each_call_moves_the_right_network(models, one_step, steps=3):
-    """Run ``one_step`` ``steps`` times: D's train_on_batch must move D only, the composite's G only."""
-    log = []
-    spy_train_on_batch(models["discriminator"], log, models)
-    spy_train_on_batch(models["gan"], log, models)
-    for _ in range(steps):
-        one_step()
-    assert [name for name, _ in log] == ["discriminator", "gan"] * steps
-    for name, moved in log:
-        if name == "discriminator":
-            assert moved == {"discriminator": True, "generator": False}
-        else:
-            assert moved == {"discriminator": False, "generator": True}
+    """D's train_on_batch must move D only, the composite's G only."""
+    assert_calls_move(models, one_step, {"discriminator": {"discriminator"}, "gan": {"generator"}}, steps)

@@ -1,0 +1,215 @@
+"""Lesson 06: unpaired domains, the image pool, the CycleGAN builders and step, the lesson and the CLI."""
+
+import keras
+import numpy as np
+import pytest
+from conftest import assert_calls_move, weights_of
+
+from gan_lessons import lessons, set_seed
+from gan_lessons.__main__ import main
+from gan_lessons.data import load_emoji, scale_images, unpaired_emoji
+from gan_lessons.lessons import CycleGANExperiment, TranslationExperiment, load_experiment
+from gan_lessons.models import ImagePool, build_cyclegan, patchgan_discriminator, unet_generator
+from gan_lessons.training import cyclegan_step
+
+TINY = {"g_channels": [8, 16, 16, 16, 16], "d_channels": [8, 16]}
+
+
+@pytest.fixture(scope="module")
+def domains():
+    d = unpaired_emoji()
+    return scale_images(d["a"][:64]), scale_images(d["b"][:64])
+
+
+def test_unpaired_domains_split_the_training_emoji_in_two_halves_that_share_no_emoji():
+    d = unpaired_emoji(seed=0)
+    train = load_emoji("train")
+    codes_a, codes_b = set(d["codes_a"].tolist()), set(d["codes_b"].tolist())
+    assert len(d["a"]) == len(d["b"]) == len(codes_a) == len(codes_b) == len(train["codes"]) // 2
+    assert not codes_a & codes_b  # no emoji in both domains: no pair is ever seen
+    assert codes_a | codes_b <= set(train["codes"].tolist())
+    assert not (codes_a | codes_b) & set(load_emoji("test")["codes"].tolist())
+    position = {c: i for i, c in enumerate(train["codes"].tolist())}
+    np.testing.assert_array_equal(d["a"], train["google"][[position[c] for c in d["codes_a"]]])
+    np.testing.assert_array_equal(d["b"], train["twitter"][[position[c] for c in d["codes_b"]]])
+    again, other = unpaired_emoji(seed=0), unpaired_emoji(seed=1)
+    assert again["codes_a"].tolist() == d["codes_a"].tolist()
+    assert other["codes_a"].tolist() != d["codes_a"].tolist()
+
+
+def _images(n, start, shape=(4, 4, 3)):
+    """Images whose every pixel is their own number: start, start + 1, ..."""
+    return np.arange(start, start + n, dtype="float32")[:, None, None, None] * np.ones(shape, "float32")
+
+
+def test_image_pool_fills_up_then_swaps_about_half_of_the_new_images_for_old_ones():
+    pool = ImagePool(size=10, image_shape=(4, 4, 3))
+    rng = np.random.default_rng(0)
+    first = _images(10, 0)
+    np.testing.assert_array_equal(pool.query(first, rng), first)  # filling up: passed on as they are
+    np.testing.assert_array_equal(keras.ops.convert_to_numpy(pool.images), first)
+    seen, swapped = set(range(10)), 0
+    for k in range(20):
+        new = _images(10, 100 + 10 * k)
+        out = pool.query(new, rng)
+        ids = out[:, 0, 0, 0].astype(int).tolist()
+        for image_id, new_id in zip(ids, range(100 + 10 * k, 110 + 10 * k)):
+            # the new image, or one stored before (earlier in this batch, too)
+            assert image_id == new_id or image_id in seen | set(range(100 + 10 * k, new_id))
+            swapped += image_id != new_id
+        stored = keras.ops.convert_to_numpy(pool.images)[:, 0, 0, 0].astype(int).tolist()
+        seen = set(stored)
+        assert len(seen) == 10
+    assert 0.35 < swapped / 200 < 0.65
+    assert int(keras.ops.convert_to_numpy(pool.count)) == 10
+
+
+def test_image_pool_of_size_zero_is_off_and_bad_input_is_refused():
+    images = _images(3, 0)
+    np.testing.assert_array_equal(ImagePool(0, (4, 4, 3)).query(images, np.random.default_rng(0)), images)
+    with pytest.raises(ValueError, match="non-negative int"):
+        ImagePool(-1)
+    with pytest.raises(ValueError, match=r"holds images of shape \(4, 4, 3\)"):
+        ImagePool(5, (4, 4, 3)).query(np.zeros((2, 8, 8, 3)), np.random.default_rng(0))
+
+
+def test_image_pool_is_saved_and_loaded_with_the_weights(tmp_path):
+    pool = ImagePool(5, (4, 4, 3), name="pool_a")
+    pool.query(_images(3, 7), np.random.default_rng(0))
+    pool.save_weights(tmp_path / "pool.weights.h5")
+    other = ImagePool(5, (4, 4, 3), name="pool_a")
+    other.load_weights(tmp_path / "pool.weights.h5")
+    np.testing.assert_array_equal(keras.ops.convert_to_numpy(other.images), keras.ops.convert_to_numpy(pool.images))
+    assert int(keras.ops.convert_to_numpy(other.count)) == 3
+
+
+def tiny_cyclegan(seed=0, lr=2e-3, pool_size=50):
+    set_seed(seed)
+    models = {name: unet_generator(32, TINY["g_channels"], dropout=0.0, name=name)
+              for name in ("generator", "generator_ba")}
+    models.update({name: patchgan_discriminator(32, TINY["d_channels"], conditional=False, activation=None, name=name)
+                   for name in ("discriminator_a", "discriminator_b")})
+    models.update({name: ImagePool(pool_size, (32, 32, 3), name=name) for name in ("pool_a", "pool_b")})
+    models["gan"] = build_cyclegan(models["generator"], models["generator_ba"], models["discriminator_a"],
+                                   models["discriminator_b"], *(keras.optimizers.Adam(lr, beta_1=0.5) for _ in range(3)))
+    return models
+
+
+def test_composite_has_the_six_named_outputs_with_the_papers_weights():
+    models = tiny_cyclegan()
+    gan = models["gan"]
+    assert gan.output_names == ["adv_b", "adv_a", "cycle_a", "cycle_b", "identity_a", "identity_b"]
+    assert [tuple(t.shape) for t in gan.inputs] == [(None, 32, 32, 3)] * 2
+    assert [tuple(t.shape[1:]) for t in gan.outputs] == [(16, 16, 1)] * 2 + [(32, 32, 3)] * 4
+    assert gan._compile_config.config["loss_weights"] == [1.0, 1.0, 10.0, 10.0, 5.0, 5.0]
+    # least squares: D's patch scores are not squashed into (0, 1)
+    assert models["discriminator_a"].get_layer("patch_scores").activation is keras.activations.linear
+    with pytest.raises(ValueError, match="cycle_weight must be a non-negative number"):
+        build_cyclegan(*(models[k] for k in ("generator", "generator_ba", "discriminator_a", "discriminator_b")),
+                       None, None, None, cycle_weight=-1)
+
+
+def test_each_call_of_the_step_moves_only_its_own_networks(domains):
+    models = tiny_cyclegan()
+    a, b = domains
+    rng = np.random.default_rng(0)
+    both_generators = {"generator", "generator_ba"}
+    assert_calls_move(models, lambda: cyclegan_step(models, (a[:8], b[:8]), rng),
+                      {"discriminator_a": {"discriminator_a"}, "discriminator_b": {"discriminator_b"},
+                       "gan": both_generators})
+
+
+def test_all_four_networks_learn_their_objectives(domains):
+    models = tiny_cyclegan()
+    g_ab, g_ba, d_a, d_b = (models[k] for k in ("generator", "generator_ba", "discriminator_a", "discriminator_b"))
+    a, b = domains[0][:16], domains[1][:16]
+    rng = np.random.default_rng(0)
+
+    def cycle_error():
+        return (np.abs(g_ba.predict_on_batch(g_ab.predict_on_batch(a)) - a).mean()
+                + np.abs(g_ab.predict_on_batch(g_ba.predict_on_batch(b)) - b).mean())
+
+    before = cycle_error()
+    logs = [cyclegan_step(models, (a, b), rng) for _ in range(40)]
+    assert set(logs[0]) == {"d_a", "d_b", "g_gan", "cycle", "identity"}
+    assert cycle_error() < 0.6 * before  # both generators close the cycle
+    assert logs[-1]["identity"] < logs[0]["identity"]
+    # each D scores its real domain above the current translations into it
+    assert d_a.predict_on_batch(a).mean() > d_a.predict_on_batch(g_ba.predict_on_batch(b)).mean()
+    assert d_b.predict_on_batch(b).mean() > d_b.predict_on_batch(g_ab.predict_on_batch(a)).mean()
+    # the pools filled up with the generators' outputs
+    assert int(keras.ops.convert_to_numpy(models["pool_a"].count)) == 50
+
+
+@pytest.fixture
+def short_cyclegan(monkeypatch):
+    quick = {"steps": 6, "snapshot_every": 3, "checkpoint_every": 3, "batch_size": 4, "pool_size": 10}
+    monkeypatch.setitem(lessons.CONFIGS, "cyclegan", {**lessons.CONFIGS["cyclegan"], **TINY, "quick": quick})
+
+
+def test_lesson_trains_without_pairs_and_scores_both_directions_on_the_test_pairs(tmp_path, short_cyclegan):
+    experiment = CycleGANExperiment("cyclegan", quick=True, out_dir=tmp_path / "run")
+    assert set(experiment.models) == {"generator", "generator_ba", "discriminator_a", "discriminator_b",
+                                      "pool_a", "pool_b", "gan"}
+    history = experiment.train(progress=False)
+    assert history.step == 6 and history.snapshot_steps == [0, 3, 6]
+    scores = experiment.evaluate()
+    assert scores["n_images"] == 192 and scores["mae_identity"] == pytest.approx(0.1593, abs=1e-4)
+    for key in ("mae", "b2a_mae", "cycle_mae_a", "cycle_mae_b"):
+        assert 0 < scores[key] < 1
+    google = load_emoji("test")["google"][:5] / 255.0
+    there = experiment.translate(google)
+    back = experiment.translate(there, "b2a")
+    assert there.shape == back.shape == (5, 32, 32, 3) and back.min() >= 0 and back.max() <= 1
+    with pytest.raises(ValueError, match="direction must be a2b or b2a"):
+        experiment.translate(google, "ab")
+    assert experiment.sample_grid().shape == (16 * 33 + 1, 8 * 33 + 1, 3)  # 4 blocks of 4 rows
+    reloaded = load_experiment(tmp_path / "run")
+    assert isinstance(reloaded, CycleGANExperiment)
+    np.testing.assert_allclose(reloaded.translate(there, "b2a"), back, atol=1e-6)
+
+
+def test_an_interrupted_run_resumes_exactly_with_its_image_pools(tmp_path, short_cyclegan):
+    straight = CycleGANExperiment("cyclegan", quick=True, out_dir=tmp_path / "a")
+    h_straight = straight.train(progress=False)
+    interrupted = CycleGANExperiment("cyclegan", quick=True, out_dir=tmp_path / "b")
+    calls, step = [], interrupted.step
+
+    def step_then_crash(*args):
+        if len(calls) == 3:
+            raise KeyboardInterrupt  # stopped after the checkpoint of step 3, with full pools
+        calls.append(1)
+        return step(*args)
+
+    interrupted.step = step_then_crash
+    with pytest.raises(KeyboardInterrupt):
+        interrupted.train(progress=False)
+    resumed = CycleGANExperiment("cyclegan", quick=True, out_dir=tmp_path / "b")
+    h_resumed = resumed.train(progress=False)
+    assert h_resumed.logs == h_straight.logs
+    for name in ("pool_a", "pool_b", "generator", "generator_ba", "discriminator_a", "discriminator_b"):
+        for w1, w2 in zip(weights_of(straight.models[name]), weights_of(resumed.models[name])):
+            np.testing.assert_array_equal(w1, w2, err_msg=name)
+
+
+def test_pix2pix_translates_one_way_only(tmp_path, monkeypatch):
+    monkeypatch.setitem(lessons.CONFIGS, "pix2pix", {**lessons.CONFIGS["pix2pix"], **TINY})
+    experiment = TranslationExperiment("pix2pix", quick=True, out_dir=tmp_path / "p")
+    with pytest.raises(ValueError, match="translates one way only"):
+        experiment.translate(load_emoji("test")["google"][:2] / 255.0, "b2a")
+
+
+def test_cli_train_then_translate_both_ways(tmp_path, short_cyclegan, capsys):
+    out = tmp_path / "run"
+    assert main(["train", "cyclegan", "--quick", "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "cycle_mae_a" in printed and "b2a_mae" in printed
+    assert (out / "samples.png").exists() and (out / "metrics.json").exists()
+    np.savez(tmp_path / "in.npz", images=load_emoji("test")["twitter"][:7] / 255.0)
+    args = ["translate", str(out), "--input", str(tmp_path / "in.npz"), "--out", str(tmp_path / "o.npz")]
+    assert main(args + ["--direction", "b2a"]) == 0
+    assert "Google style" in capsys.readouterr().out
+    translated = np.load(tmp_path / "o.npz")["images"]
+    assert translated.shape == (7, 32, 32, 3) and translated.min() >= 0 and translated.max() <= 1
+    with pytest.raises(SystemExit):
+        main(args + ["--direction", "sideways"])
