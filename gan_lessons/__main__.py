@@ -6,7 +6,7 @@ import sys
 import time
 from pathlib import Path
 
-LESSON_NAMES = ["mlp_gan", "dcgan", "mode_collapse"]
+LESSON_NAMES = ["mlp_gan", "dcgan", "cgan", "mode_collapse"]
 
 
 def _train(args):
@@ -26,9 +26,11 @@ def _train(args):
     metrics = experiment.evaluate(n=args.eval_samples)
     metrics["steps"], metrics["train_seconds"] = history.step, round(history.wall_time, 1)
     (experiment.out_dir / "metrics.json").write_text(json.dumps(metrics, indent=1))
-    _save_png(tile(experiment.generate(z=experiment.fixed_z), ncols=8), experiment.out_dir / "samples.png")
+    samples = experiment.generate(z=experiment.fixed_z, labels=experiment.fixed_labels)
+    _save_png(tile(samples, ncols=10 if experiment.conditional else 8), experiment.out_dir / "samples.png")
     for key, value in metrics.items():
-        print(f"  {key}: {value}")
+        if key != "confusion":
+            print(f"  {key}: {value}")
     print(f"wrote {experiment.out_dir / 'metrics.json'} and {experiment.out_dir / 'samples.png'}")
 
 
@@ -69,9 +71,13 @@ def _sample(args):
         raise ValueError(f"--out must be an .npz file, got {args.out!r}")
     experiment = load_experiment(args.dir)
     images = experiment.generate(args.n, seed=args.seed)
+    arrays = {"images": images}
+    if experiment.conditional:  # generate() asks for the digits 0, 1, ..., 9, 0, 1, ... in turn
+        arrays["labels"] = (np.arange(args.n) % 10).astype("int64")
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    np.savez_compressed(args.out, images=images)
-    print(f"wrote {args.out}: images {images.shape} in [0, 1]")
+    np.savez_compressed(args.out, **arrays)
+    print(f"wrote {args.out}: " + ", ".join(f"{k} {v.shape}" for k, v in arrays.items())
+          + " (images in [0, 1])")
 
 
 def _classifier(args):
@@ -98,7 +104,8 @@ def main(argv=None):
     p = sub.add_parser("sample", help="write N samples of a trained model to an .npz file")
     p.add_argument("dir", help="a folder written by `train`")
     p.add_argument("-n", type=int, required=True)
-    p.add_argument("--out", required=True, help="output .npz (array `images`, (N, H, W, C) in [0, 1])")
+    p.add_argument("--out", required=True, help="output .npz (array `images`, (N, H, W, C) in [0, 1]; "
+                   "for cgan also `labels`, the digit asked for, cycling 0..9)")
     p.add_argument("--seed", type=int, default=0)
     p.set_defaults(func=_sample)
 
