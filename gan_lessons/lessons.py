@@ -98,7 +98,7 @@ CONFIGS = {
         "eval_samples": 2500,
         "snapshot_every": 200,
         "snapshot_samples": 500,
-        "quick": {"seeds": 2, "steps": {"ring": 300, "grid": 300}, "snapshot_every": 50},
+        "quick": {"seeds": 1, "steps": {"ring": 300, "grid": 300}, "snapshot_every": 50},
     },
 }
 
