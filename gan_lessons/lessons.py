@@ -56,29 +56,6 @@ CONFIGS = {
         "checkpoint_every": 2000,
         "quick": {"steps": 300, "snapshot_every": 50, "checkpoint_every": 150},
     },
-    "cgan": {
-        "latent_dim": 100,
-        "label_code": "onehot",  # or "embedding" (then:)
-        "g_label_dim": 16,  # size of the learned code joined to z
-        "d_label_dim": 1,  # label planes added to D's input image
-        "g_channels": [64, 32],
-        "g_extra_convs": 1,
-        "d_channels": [32, 64],
-        "kernel_size": 4,
-        "dropout": 0.0,
-        "g_learning_rate": 5e-4,
-        "d_learning_rate": 5e-4,
-        "lr_decay": True,
-        "beta_1": 0.5,
-        "batch_size": 64,
-        "real_label": 1.0,
-        "wrong_label_fraction": 0.5,  # real digits shown to D with a wrong label, as fakes
-        "ema_decay": 0.999,
-        "steps": 12000,
-        "snapshot_every": 500,
-        "checkpoint_every": 2000,
-        "quick": {"steps": 300, "snapshot_every": 50, "checkpoint_every": 150},
-    },
     "mode_collapse": {
         "datasets": ["ring", "grid"],
         "methods": ["vanilla", "minibatch_std", "pacgan"],
@@ -100,6 +77,15 @@ CONFIGS = {
         "snapshot_samples": 500,
         "quick": {"seeds": 1, "steps": {"ring": 300, "grid": 300}, "snapshot_every": 50},
     },
+}
+
+# Lesson 03: lesson 02's DCGAN settings, plus how the label reaches the two networks.
+CONFIGS["cgan"] = {
+    **CONFIGS["dcgan"],
+    "label_code": "onehot",  # or "embedding" (then:)
+    "g_label_dim": 16,  # size of the learned code joined to z
+    "d_label_dim": 1,  # label planes added to D's input image
+    "wrong_label_fraction": 0.5,  # real digits shown to D with a wrong label, as fakes
 }
 
 # Published results on the same benchmark (2,500 samples, 3σ, same datasets): modes captured and
