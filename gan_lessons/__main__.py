@@ -1,4 +1,4 @@
-"""Command line: ``python -m gan_lessons train|sample|classifier`` (see README)."""
+"""Command line: ``python -m gan_lessons train|sample|translate|classifier`` (see README)."""
 
 import argparse
 import json
@@ -6,16 +6,15 @@ import sys
 import time
 from pathlib import Path
 
-LESSON_NAMES = ["mlp_gan", "dcgan", "cgan", "mode_collapse"]
+LESSON_NAMES = ["mlp_gan", "dcgan", "cgan", "mode_collapse", "pix2pix", "pix2pix_l1"]
 
 
 def _train(args):
     if args.lesson == "mode_collapse":
         return _train_mode_collapse(args)
-    from .lessons import Experiment
-    from .plotting import tile
+    from .lessons import experiment_class
 
-    experiment = Experiment(args.lesson, quick=args.quick, seed=args.seed, out_dir=args.out)
+    experiment = experiment_class(args.lesson)(args.lesson, quick=args.quick, seed=args.seed, out_dir=args.out)
     mode = "quick" if experiment.quick else "full"
     print(f"{args.lesson} ({mode} mode, seed {args.seed}) -> {experiment.out_dir}")
     print("settings: " + json.dumps(experiment.config))
@@ -26,8 +25,7 @@ def _train(args):
     metrics = experiment.evaluate(n=args.eval_samples)
     metrics["steps"], metrics["train_seconds"] = history.step, round(history.wall_time, 1)
     (experiment.out_dir / "metrics.json").write_text(json.dumps(metrics, indent=1))
-    samples = experiment.generate(z=experiment.fixed_z, labels=experiment.fixed_labels)
-    _save_png(tile(samples, ncols=10 if experiment.conditional else 8), experiment.out_dir / "samples.png")
+    _save_png(experiment.sample_grid(), experiment.out_dir / "samples.png")
     for key, value in metrics.items():
         if key != "confusion":
             print(f"  {key}: {value}")
@@ -70,6 +68,8 @@ def _sample(args):
     if not args.out.endswith(".npz"):
         raise ValueError(f"--out must be an .npz file, got {args.out!r}")
     experiment = load_experiment(args.dir)
+    if hasattr(experiment, "translate"):
+        raise ValueError(f"{args.dir} holds an image-to-image model: use `translate {args.dir} --input IN.npz --out OUT.npz`")
     images = experiment.generate(args.n, seed=args.seed)
     arrays = {"images": images}
     if experiment.conditional:  # generate() asks for the digits 0, 1, ..., 9, 0, 1, ... in turn
@@ -78,6 +78,28 @@ def _sample(args):
     np.savez_compressed(args.out, **arrays)
     print(f"wrote {args.out}: " + ", ".join(f"{k} {v.shape}" for k, v in arrays.items())
           + " (images in [0, 1])")
+
+
+def _translate(args):
+    import numpy as np
+
+    from .lessons import load_experiment
+
+    if not args.out.endswith(".npz"):
+        raise ValueError(f"--out must be an .npz file, got {args.out!r}")
+    if not Path(args.input).exists():
+        raise FileNotFoundError(f"--input {args.input} does not exist")
+    with np.load(args.input) as f:
+        if "images" not in f.files:
+            raise ValueError(f"{args.input} must hold an array `images` (N, S, S, 3) in [0, 1]; it holds {f.files}")
+        images = f["images"]
+    experiment = load_experiment(args.dir)
+    if not hasattr(experiment, "translate"):
+        raise ValueError(f"{args.dir} holds a {experiment.lesson} model, which makes images from noise: use `sample`")
+    translated = experiment.translate(images)
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    np.savez_compressed(args.out, images=translated)
+    print(f"wrote {args.out}: images {translated.shape} in [0, 1] (Twitter style)")
 
 
 def _classifier(args):
@@ -108,6 +130,12 @@ def main(argv=None):
                    "for cgan also `labels`, the digit asked for, cycling 0..9)")
     p.add_argument("--seed", type=int, default=0)
     p.set_defaults(func=_sample)
+
+    p = sub.add_parser("translate", help="translate Google-style emoji to Twitter style with a trained pix2pix")
+    p.add_argument("dir", help="a folder written by `train pix2pix` (or pix2pix_l1)")
+    p.add_argument("--input", required=True, help="input .npz with `images` (N, S, S, 3) in [0, 1], Google style")
+    p.add_argument("--out", required=True, help="output .npz (array `images`, same shape, in [0, 1])")
+    p.set_defaults(func=_translate)
 
     p = sub.add_parser("classifier", help="retrain the course classifier (data/mnist_classifier.weights.h5)")
     p.add_argument("--epochs", type=int, default=4)

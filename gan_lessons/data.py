@@ -6,6 +6,7 @@ Images travel through the course in two ranges:
 """
 
 import gzip
+import json
 import zipfile
 from pathlib import Path
 
@@ -197,3 +198,64 @@ def sample_toy(name, n, seed=0):
     rng = np.random.default_rng(seed)
     centres = modes[rng.integers(0, len(modes), n)]
     return (centres + sigma * rng.standard_normal((n, 2))).astype("float32")
+
+
+# --- Emoji in two styles (lesson 05, Pix2Pix; lesson 06, CycleGAN) ---------------------------
+
+EMOJI_SPLITS = ("train", "test", "all")
+_HOW_TO_GET_EMOJI = (
+    "Rebuild it from the npm registry with `python data/build_emoji.py` (see data/README.md), "
+    "or restore the committed copy with `git checkout data/emoji.npz data/emoji_split.json`."
+)
+
+
+def load_emoji(split="train", directory=None):
+    """The same emoji in Google's style (Noto) and Twitter's (Twemoji), as a dict of arrays.
+
+    ``google`` and ``twitter``: (N, S, S, 3) uint8 on a white background, pair ``i`` showing the
+    same code point; ``codes``: the code points as in the PNG names (``"1f600"``); ``categories``.
+    ``split`` is ``"train"``, ``"test"`` (the fixed held-out split of data/emoji_split.json,
+    never used for training) or ``"all"``.
+    """
+    if split not in EMOJI_SPLITS:
+        raise ValueError(f"split must be one of {', '.join(EMOJI_SPLITS)}, got {split!r}")
+    directory = Path(directory) if directory is not None else DATA_DIR
+    npz_path, split_path = directory / "emoji.npz", directory / "emoji_split.json"
+    missing = [p.name for p in (npz_path, split_path) if not p.exists()]
+    if missing:
+        raise DataUnavailableError(f"{' and '.join(missing)} not found in {directory}. " + _HOW_TO_GET_EMOJI)
+    try:
+        with np.load(npz_path) as f:
+            arrays = {key: f[key] for key in ("google", "twitter", "codes", "categories")}
+        chosen = json.loads(split_path.read_text())
+    except (zipfile.BadZipFile, KeyError, ValueError, OSError, EOFError) as err:
+        raise DataUnavailableError(
+            f"{npz_path} or {split_path.name} is damaged ({type(err).__name__}: {err}). " + _HOW_TO_GET_EMOJI
+        ) from None
+    size = chosen["size"]
+    if arrays["google"].shape[1:] != (size, size, 3) or arrays["google"].shape != arrays["twitter"].shape:
+        raise DataUnavailableError(
+            f"{npz_path} holds images of shape {arrays['google'].shape[1:]}, but {split_path.name} "
+            f"says {size}x{size}: the two files come from different builds. " + _HOW_TO_GET_EMOJI
+        )
+    if split == "all":
+        return arrays
+    position = {code: i for i, code in enumerate(arrays["codes"].tolist())}
+    index = np.array([position[code] for code in chosen[split]])
+    return {key: value[index] for key, value in arrays.items()}
+
+
+def jitter_pairs(inputs, targets, rng, max_shift=2, flip=True):
+    """The same random shift (up to ``max_shift`` pixels each way, edges padded with white) and
+    left-right flip applied to each input and its target: new training pairs for free, the
+    "random jitter and mirroring" of Isola et al. (2017). Images in [-1, 1], (N, H, W, C)."""
+    n, h, w = inputs.shape[:3]
+    pad = ((0, 0), (max_shift, max_shift), (max_shift, max_shift), (0, 0))
+    big_x, big_y = (np.pad(a, pad, constant_values=1.0) for a in (inputs, targets))
+    out_x, out_y = np.empty_like(inputs), np.empty_like(targets)
+    for k, (dy, dx) in enumerate(rng.integers(0, 2 * max_shift + 1, (n, 2))):
+        out_x[k], out_y[k] = big_x[k, dy:dy + h, dx:dx + w], big_y[k, dy:dy + h, dx:dx + w]
+    if flip:
+        mirrored = rng.random(n) < 0.5
+        out_x[mirrored], out_y[mirrored] = out_x[mirrored, :, ::-1], out_y[mirrored, :, ::-1]
+    return out_x, out_y

@@ -1,8 +1,9 @@
 """The lessons' settings (full and quick mode) and how to build, train, sample and score them.
 
-Notebooks and the command line both go through :class:`Experiment` (one GAN on images) or
-:class:`ModeCollapseLesson` (lesson 04: many small GANs on 2-D points), so a lesson trains with
-the same code and the same settings in both.
+Notebooks and the command line both go through :class:`Experiment` (one GAN on images),
+:class:`TranslationExperiment` (lesson 05: images to images) or :class:`ModeCollapseLesson`
+(lesson 04: many small GANs on 2-D points), so a lesson trains with the same code and the same
+settings in both.
 """
 
 import functools
@@ -15,11 +16,14 @@ import keras
 import numpy as np
 
 from . import CHECKPOINT_DIR, quick_mode, set_seed
-from .data import TOY_DATASETS, load_mnist, sample_toy, scale_images, toy_modes, unscale_images
-from .metrics import mode_coverage
-from .models import (build_gan, cgan_discriminator, cgan_generator, dcgan_discriminator, dcgan_generator,
-                     mlp_discriminator, mlp_generator, packed_generator, toy_discriminator, toy_generator)
-from .training import cgan_step, ema_gan_step, fit, gan_step, pacgan_step, read_checkpoint
+from .data import (TOY_DATASETS, check_image_batch, jitter_pairs, load_emoji, load_mnist, sample_toy, scale_images,
+                   toy_modes, unscale_images)
+from .metrics import mode_coverage, translation_scores
+from .models import (build_gan, build_pix2pix, cgan_discriminator, cgan_generator, dcgan_discriminator,
+                     dcgan_generator, mlp_discriminator, mlp_generator, packed_generator, patchgan_discriminator,
+                     toy_discriminator, toy_generator, unet_generator)
+from .training import (cgan_step, ema_gan_step, fit, gan_step, l1_step, pacgan_step, pix2pix_step,
+                       read_checkpoint)
 
 # Settings of each lesson in full mode, with the changes quick mode (CI) makes under "quick".
 CONFIGS = {
@@ -87,6 +91,27 @@ CONFIGS["cgan"] = {
     "d_label_dim": 1,  # label planes added to D's input image
     "wrong_label_fraction": 0.5,  # real digits shown to D with a wrong label, as fakes
 }
+
+# Lesson 05: Google-style emoji -> Twitter-style emoji (32x32, data/emoji.npz). "pix2pix_l1" is the
+# same U-Net trained with the L1 loss alone, the baseline that shows what the adversarial term adds.
+CONFIGS["pix2pix"] = {
+    "adversarial": True,
+    "g_channels": [32, 64, 128, 128, 128],  # five halvings: 32 -> 1
+    "d_channels": [32, 64],  # PatchGAN: each score sees a 16x16 patch
+    "norm": "instance",
+    "dropout": 0.5,
+    "jitter": 2,  # random shift of each pair by up to this many pixels, and left-right flips (0: off)
+    "l1_weight": 100.0,  # λ of Isola et al. 2017
+    "learning_rate": 1e-3,  # falls linearly to 0 over the run
+    "beta_1": 0.5,
+    "lr_decay": True,
+    "batch_size": 16,
+    "steps": 6000,
+    "snapshot_every": 500,
+    "checkpoint_every": 1000,
+    "quick": {"steps": 150, "snapshot_every": 50, "checkpoint_every": 150},
+}
+CONFIGS["pix2pix_l1"] = {**CONFIGS["pix2pix"], "adversarial": False}
 
 # Published results on the same benchmark (2,500 samples, 3σ, same datasets): modes captured and
 # % of high-quality samples, as quoted in the issue that asked for lesson 04.
@@ -186,8 +211,28 @@ def _build_dcgan(config, conditional=False):
     return {"generator": G, "discriminator": D, "gan": gan, "generator_ema": G_ema}, step, data
 
 
-_BUILDERS = {"mlp_gan": _build_mlp_gan, "dcgan": _build_dcgan,
-             "cgan": functools.partial(_build_dcgan, conditional=True)}
+def _build_pix2pix(config):
+    train = load_emoji("train")
+    size = train["google"].shape[1]
+    G = unet_generator(size, config["g_channels"], norm=config["norm"], dropout=config["dropout"])
+    data = (scale_images(train["google"]), scale_images(train["twitter"]))
+    if config["adversarial"]:
+        D = patchgan_discriminator(size, config["d_channels"], norm=config["norm"])
+        composite = build_pix2pix(G, D, _adam(config, "d"), _adam(config, "g"), l1_weight=config["l1_weight"])
+        models, step = {"generator": G, "discriminator": D, "gan": composite}, pix2pix_step
+    else:
+        G.compile(optimizer=_adam(config, "g"), loss="mae")
+        models, step = {"generator": G}, l1_step
+    if config["jitter"]:
+        def jittered_step(models, batch, rng):
+            return step(models, jitter_pairs(*batch, rng, max_shift=config["jitter"]), rng)
+
+        return models, jittered_step, data
+    return models, step, data
+
+
+_BUILDERS = {"mlp_gan": _build_mlp_gan, "dcgan": _build_dcgan, "cgan": functools.partial(_build_dcgan, conditional=True),
+             "pix2pix": _build_pix2pix, "pix2pix_l1": _build_pix2pix}
 
 
 class Experiment:
@@ -209,13 +254,16 @@ class Experiment:
         self.models, self.step, self.data = _BUILDERS[lesson](self.config)
         # Samples come from the weight-averaged generator when the lesson keeps one.
         self.generator = self.models.get("generator_ema", self.models["generator"])
-        latent_dim = self.generator.inputs[0].shape[-1]
         # A conditional G takes [z, label]: its snapshots are 10 x 10 grids, row k asked for digit k.
         self.conditional = len(self.generator.inputs) == 2
-        n_fixed = 100 if self.conditional else 64
-        self.fixed_z = np.random.default_rng(seed).standard_normal((n_fixed, latent_dim)).astype("float32")
+        self.fixed_z = self._fixed_inputs(seed)  # what the snapshots show, the same all along
         self.fixed_labels = np.repeat(np.arange(10), 10) if self.conditional else None
         self.history = None
+
+    def _fixed_inputs(self, seed):
+        latent_dim = self.generator.inputs[0].shape[-1]
+        n = 100 if self.conditional else 64
+        return np.random.default_rng(seed).standard_normal((n, latent_dim)).astype("float32")
 
     def _describe(self):
         return {"lesson": self.lesson, "quick": self.quick, "seed": self.seed, "config": self.config}
@@ -271,6 +319,12 @@ class Experiment:
         images = self.generate(n, seed=seed, generator=generator)
         return evaluate_digits(images, asked=np.arange(n) % 10 if self.conditional else None)
 
+    def sample_grid(self):
+        """The snapshot batch as one picture in [0, 1] (what the CLI saves as samples.png)."""
+        from .plotting import tile
+
+        return tile(self.generate(z=self.fixed_z, labels=self.fixed_labels), ncols=10 if self.conditional else 8)
+
 
 def augmentation_experiment(experiment, n_real=100, n_generated=10000, seeds=(0, 1, 2), steps=600):
     """GANs for data augmentation (lesson 03): test accuracy of a small classifier trained on only
@@ -302,6 +356,42 @@ def augmentation_experiment(experiment, n_real=100, n_generated=10000, seeds=(0,
     return results
 
 
+class TranslationExperiment(Experiment):
+    """An image-to-image lesson (05: Pix2Pix and its L1-only baseline): the generator's input is an
+    image, not noise. Snapshots translate the first 32 test inputs; ``evaluate`` scores the whole test
+    split, which training never sees."""
+
+    def _fixed_inputs(self, seed):
+        return scale_images(load_emoji("test")["google"][:32])
+
+    def translate(self, images, batch_size=256):
+        """Google-style images (N, S, S, 3) in [0, 1] -> Twitter-style images in [0, 1]."""
+        shape = tuple(self.generator.inputs[0].shape[1:])
+        images = check_image_batch(np.asarray(images, "float32"), shape, value_range=(0.0, 1.0))
+        return self.generate(z=scale_images(images), batch_size=batch_size)
+
+    def evaluate(self, n=None, split="test"):
+        """:func:`~gan_lessons.metrics.translation_scores` on the first ``n`` pairs of ``split`` (all by
+        default), with ``mae_identity``, the error of returning the Google image unchanged."""
+        pairs = load_emoji(split)
+        inputs, targets = pairs["google"][:n] / 255.0, pairs["twitter"][:n] / 255.0
+        return translation_scores(self.translate(inputs), targets, inputs)
+
+    def sample_grid(self):
+        """Rows of 8: inputs, outputs, targets, for the 32 snapshot emoji of the test split."""
+        from .plotting import tile
+
+        inputs = unscale_images(self.fixed_z)
+        targets = load_emoji("test")["twitter"][:32] / 255.0
+        rows = [block[k:k + 8] for k in range(0, 32, 8) for block in (inputs, self.generate(z=self.fixed_z), targets)]
+        return tile(np.concatenate(rows), ncols=8)
+
+
+def experiment_class(lesson):
+    """The class that runs ``lesson``: :class:`TranslationExperiment` or :class:`Experiment`."""
+    return TranslationExperiment if lesson in ("pix2pix", "pix2pix_l1") else Experiment
+
+
 def load_experiment(out_dir):
     """Rebuild the Experiment saved in ``out_dir`` and load its latest checkpoint."""
     from .training import load_checkpoint
@@ -321,7 +411,7 @@ def load_experiment(out_dir):
         )
     base = lesson_config(saved["lesson"], saved["quick"])
     overrides = {k: v for k, v in saved["config"].items() if base.get(k) != v}
-    experiment = Experiment(saved["lesson"], saved["quick"], saved["seed"], out_dir, **overrides)
+    experiment = experiment_class(saved["lesson"])(saved["lesson"], saved["quick"], saved["seed"], out_dir, **overrides)
     experiment.history = load_checkpoint(out_dir, experiment.models)
     return experiment
 

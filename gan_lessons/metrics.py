@@ -210,3 +210,63 @@ def mode_coverage(points, modes, sigma):
         "reverse_kl": float(np.sum(nonzero * np.log(nonzero * len(modes)))) if counts.sum() else float("nan"),
         "counts": counts.tolist(),
     }
+
+
+# --- Image-to-image translation (lessons 05 and 06) ---------------------------------------------
+
+def _rgb_batch(images, name):
+    images = check_image_batch(images, np.shape(images)[1:], value_range=(0.0, 1.0), name=name)
+    if images.ndim != 4 or images.shape[-1] != 3:
+        raise ValueError(f"{name} must be RGB images shaped (N, H, W, 3) in [0, 1], got shape {images.shape}")
+    return images.astype("float64")
+
+
+def mean_absolute_error(images, targets):
+    """Mean over pixels and channels of |images - targets|, per image (N,); both in [0, 1]."""
+    images, targets = _rgb_batch(images, "images"), _rgb_batch(targets, "targets")
+    if images.shape != targets.shape:
+        raise ValueError(f"images {images.shape} and targets {targets.shape} must have the same shape")
+    return np.abs(images - targets).mean(axis=(1, 2, 3))
+
+
+def gradient_magnitude(images):
+    """Sharpness: mean over pixels of sqrt(dx² + dy²) (differences to the right and down neighbour,
+    per channel), per image (N,). A blurry image has a lower value than a sharp one of the same scene."""
+    images = _rgb_batch(images, "images")
+    dx = images[:, :-1, 1:] - images[:, :-1, :-1]
+    dy = images[:, 1:, :-1] - images[:, :-1, :-1]
+    return np.sqrt(dx ** 2 + dy ** 2).mean(axis=(1, 2, 3))
+
+
+def colorfulness(images):
+    """Colourfulness of Hasler & Süsstrunk (2003) on a 0..1 scale, per image (N,): spread and mean
+    of the opponent channels rg = R - G and yb = (R + G)/2 - B. Averaging plausible colours (what an
+    L1 loss does when unsure) gives duller, greyer pictures: lower values."""
+    images = _rgb_batch(images, "images")
+    r, g, b = images[..., 0], images[..., 1], images[..., 2]
+    rg, yb = r - g, (r + g) / 2 - b
+    spread = np.sqrt(rg.std(axis=(1, 2)) ** 2 + yb.std(axis=(1, 2)) ** 2)
+    mean = np.sqrt(rg.mean(axis=(1, 2)) ** 2 + yb.mean(axis=(1, 2)) ** 2)
+    return spread + 0.3 * mean
+
+
+def translation_scores(outputs, targets, inputs=None):
+    """Mean scores of translated images against their targets, all (N, H, W, 3) in [0, 1].
+
+    ``mae``: mean absolute error to the target; ``gradient``, ``gradient_target``: mean gradient
+    magnitude of outputs and targets, and ``sharpness_ratio`` (1 = as sharp as the targets);
+    ``colorfulness``, ``colorfulness_target``. With ``inputs``, ``mae_identity``: the error of
+    doing nothing (returning the input), the bar any translation must clear.
+    """
+    scores = {
+        "mae": float(mean_absolute_error(outputs, targets).mean()),
+        "gradient": float(gradient_magnitude(outputs).mean()),
+        "gradient_target": float(gradient_magnitude(targets).mean()),
+        "colorfulness": float(colorfulness(outputs).mean()),
+        "colorfulness_target": float(colorfulness(targets).mean()),
+        "n_images": int(len(outputs)),
+    }
+    scores["sharpness_ratio"] = scores["gradient"] / scores["gradient_target"]
+    if inputs is not None:
+        scores["mae_identity"] = float(mean_absolute_error(inputs, targets).mean())
+    return scores

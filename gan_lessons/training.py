@@ -113,6 +113,39 @@ def pacgan_step(models, real_points, rng, pack):
     return gan_step(models, np.reshape(real_points, (n // pack, -1)), rng)
 
 
+def pix2pix_step(models, batch, rng):
+    """One step of Pix2Pix (Isola et al. 2017) on a batch of pairs ``(inputs, targets)`` in [-1, 1].
+
+    1. D learns to tell ``[input, target]`` (every patch labelled 1) from ``[input, G(input)]``
+       (labelled 0): conditional, it judges whether an output is a plausible translation of *this*
+       input.
+    2. G learns through the two-output composite ``x -> (D(x, G(x)), G(x))`` with targets
+       (all-ones patch map, the true image): cross-entropy + λ · mean absolute error.
+
+    Returns D's loss and both parts of G's loss (``g_gan``, ``g_l1``, unweighted). ``rng`` is unused:
+    G's only noise is its dropout, as in the paper.
+    """
+    G, D, composite = models["generator"], models["discriminator"], models["gan"]
+    inputs, targets = batch
+    n = len(inputs)
+    fakes = G.predict_on_batch(inputs)
+    real, fake = np.ones((n, *D.outputs[0].shape[1:]), "float32"), np.zeros((n, *D.outputs[0].shape[1:]), "float32")
+
+    D.trainable = True
+    d_loss = D.train_on_batch([np.concatenate([inputs, inputs]), np.concatenate([targets, fakes])],
+                              np.concatenate([real, fake]))
+
+    D.trainable = False
+    logs = composite.train_on_batch(inputs, [real, targets], return_dict=True)
+    return {"d_loss": d_loss, "g_gan": logs[f"{D.name}_loss"], "g_l1": logs[f"{G.name}_loss"]}
+
+
+def l1_step(models, batch, rng):
+    """The baseline of lesson 05: the generator alone, trained on the mean absolute error to the targets."""
+    inputs, targets = batch
+    return {"g_l1": models["generator"].train_on_batch(inputs, targets)}
+
+
 def update_ema(ema_model, model, decay):
     """Exponential moving average of weights, ``ema = decay * ema + (1 - decay) * model``.
 

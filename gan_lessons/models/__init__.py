@@ -4,7 +4,10 @@ from .cgan import cgan_discriminator, cgan_generator
 from .dcgan import dcgan_discriminator, dcgan_generator
 from .gan import build_gan, check_positive_ints
 from .mlp import mlp_discriminator, mlp_generator
+from .pix2pix import build_pix2pix, patchgan_discriminator, receptive_field, unet_generator
 from .toy import MinibatchStd, packed_generator, toy_discriminator, toy_generator
 
-__all__ = ["MinibatchStd", "build_gan", "cgan_discriminator", "cgan_generator", "check_positive_ints", "dcgan_discriminator", "dcgan_generator",
-           "mlp_discriminator", "mlp_generator", "packed_generator", "toy_discriminator", "toy_generator"]
+__all__ = ["MinibatchStd", "build_gan", "build_pix2pix", "cgan_discriminator", "cgan_generator",
+           "check_positive_ints", "dcgan_discriminator", "dcgan_generator", "mlp_discriminator", "mlp_generator",
+           "packed_generator", "patchgan_discriminator", "receptive_field", "toy_discriminator", "toy_generator",
+           "unet_generator"]

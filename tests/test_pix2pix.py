@@ -1,0 +1,134 @@
+"""Lesson 05: the Pix2Pix step, its L1-only baseline, the translation metrics, the lesson and the CLI."""
+
+import keras
+import numpy as np
+import pytest
+from conftest import assert_each_call_moves_the_right_network
+
+from gan_lessons import lessons, set_seed
+from gan_lessons.__main__ import main
+from gan_lessons.data import load_emoji, scale_images
+from gan_lessons.lessons import TranslationExperiment, load_experiment
+from gan_lessons.metrics import colorfulness, gradient_magnitude, mean_absolute_error, translation_scores
+from gan_lessons.models import build_pix2pix, patchgan_discriminator, unet_generator
+from gan_lessons.training import l1_step, pix2pix_step
+
+TINY = {"g_channels": [8, 16, 16, 16, 16], "d_channels": [8, 16]}
+
+
+@pytest.fixture(scope="module")
+def pairs():
+    train = load_emoji("train")
+    return scale_images(train["google"][:64]), scale_images(train["twitter"][:64])
+
+
+def tiny_pix2pix(seed=0, lr=2e-3):
+    set_seed(seed)
+    G = unet_generator(32, TINY["g_channels"], dropout=0.0)
+    D = patchgan_discriminator(32, TINY["d_channels"])
+    gan = build_pix2pix(G, D, keras.optimizers.Adam(lr, beta_1=0.5), keras.optimizers.Adam(lr, beta_1=0.5))
+    return {"generator": G, "discriminator": D, "gan": gan}
+
+
+def test_pix2pix_step_moves_d_in_its_call_and_g_in_the_composite_call(pairs):
+    models = tiny_pix2pix()
+    x, y = pairs
+    rng = np.random.default_rng(0)
+    assert_each_call_moves_the_right_network(models, lambda: pix2pix_step(models, (x[:8], y[:8]), rng))
+
+
+def test_both_networks_learn_their_objectives(pairs):
+    models = tiny_pix2pix()
+    G, D = models["generator"], models["discriminator"]
+    x, y = pairs[0][:16], pairs[1][:16]
+    rng = np.random.default_rng(0)
+    l1_before = np.abs(G.predict_on_batch(x) - y).mean()
+    logs = [pix2pix_step(models, (x, y), rng) for _ in range(40)]
+    assert np.abs(G.predict_on_batch(x) - y).mean() < 0.7 * l1_before  # G gets closer to the targets
+    assert set(logs[0]) == {"d_loss", "g_gan", "g_l1"}
+    assert logs[-1]["g_l1"] < logs[0]["g_l1"]
+    # D has learnt to score real pairs above generated ones
+    fakes = G.predict_on_batch(x)
+    assert D.predict_on_batch([x, y]).mean() > D.predict_on_batch([x, fakes]).mean()
+
+
+def test_l1_step_trains_the_generator_alone_towards_the_targets(pairs):
+    set_seed(0)
+    G = unet_generator(32, TINY["g_channels"], dropout=0.0)
+    G.compile(keras.optimizers.Adam(2e-3), "mae")
+    x, y = pairs[0][:16], pairs[1][:16]
+    first = l1_step({"generator": G}, (x, y), None)["g_l1"]
+    for _ in range(30):
+        last = l1_step({"generator": G}, (x, y), None)["g_l1"]
+    assert last < 0.7 * first
+
+
+def test_translation_metrics():
+    rng = np.random.default_rng(0)
+    sharp = (rng.uniform(size=(4, 16, 16, 3)) > 0.5).astype("float32")
+    blurred = (sharp + np.roll(sharp, 1, 1) + np.roll(sharp, 1, 2) + np.roll(sharp, (1, 1), (1, 2))) / 4
+    assert (gradient_magnitude(blurred) < 0.7 * gradient_magnitude(sharp)).all()
+    assert (mean_absolute_error(sharp, sharp) == 0).all()
+    assert mean_absolute_error(np.zeros((2, 4, 4, 3)), np.ones((2, 4, 4, 3))).tolist() == [1.0, 1.0]
+    grey = np.repeat(rng.uniform(size=(3, 8, 8, 1)), 3, axis=-1)
+    assert np.allclose(colorfulness(grey), 0) and (colorfulness(sharp) > 0.1).all()
+    scores = translation_scores(blurred, sharp, inputs=sharp)
+    assert scores["mae_identity"] == 0 and scores["sharpness_ratio"] < 0.7
+    with pytest.raises(ValueError, match=r"must lie in \[0, 1\]"):
+        gradient_magnitude(sharp * 2 - 1)
+    with pytest.raises(ValueError, match=r"RGB images shaped \(N, H, W, 3\)"):
+        gradient_magnitude(sharp[..., :1])
+
+
+@pytest.fixture
+def short_pix2pix(monkeypatch):
+    quick = {"steps": 6, "snapshot_every": 3, "checkpoint_every": 3}
+    for lesson in ("pix2pix", "pix2pix_l1"):
+        monkeypatch.setitem(lessons.CONFIGS, lesson, {**lessons.CONFIGS[lesson], **TINY, "quick": quick})
+
+
+def test_lesson_trains_on_the_training_split_and_scores_the_test_split(tmp_path, short_pix2pix):
+    experiment = TranslationExperiment("pix2pix", quick=True, out_dir=tmp_path / "run")
+    train_codes = set(load_emoji("train")["codes"].tolist())
+    assert len(experiment.data[0]) == len(train_codes)
+    history = experiment.train(progress=False)
+    assert history.step == 6 and history.snapshot_steps == [0, 3, 6]
+    assert history.snapshots[0].shape == (32, 32, 32, 3)
+    scores = experiment.evaluate()
+    assert scores["n_images"] == 192 and 0 < scores["mae"] < 1 and scores["mae_identity"] == pytest.approx(0.1593, abs=1e-4)
+    test = load_emoji("test")
+    out = experiment.translate(test["google"][:5] / 255.0)
+    assert out.shape == (5, 32, 32, 3) and out.min() >= 0 and out.max() <= 1
+    with pytest.raises(ValueError, match=r"must lie in \[0, 1\]"):
+        experiment.translate(test["google"][:5].astype("float32"))  # 0..255, not divided
+    with pytest.raises(ValueError, match=r"must have shape \(N, 32, 32, 3\)"):
+        experiment.translate(test["google"][:5, :16, :16] / 255.0)
+    grid = experiment.sample_grid()
+    assert grid.shape == (12 * 33 + 1, 8 * 33 + 1, 3)
+    reloaded = load_experiment(tmp_path / "run")
+    np.testing.assert_allclose(reloaded.translate(test["google"][:5] / 255.0), out, atol=1e-6)
+
+
+def test_l1_only_baseline_has_no_discriminator(tmp_path, short_pix2pix):
+    experiment = TranslationExperiment("pix2pix_l1", quick=True, out_dir=tmp_path / "l1")
+    assert set(experiment.models) == {"generator"}
+    history = experiment.train(progress=False)
+    assert set(history.logs) == {"step", "g_l1"}
+
+
+def test_cli_train_then_translate(tmp_path, short_pix2pix, capsys):
+    out = tmp_path / "run"
+    assert main(["train", "pix2pix", "--quick", "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "mae_identity" in printed and "sharpness_ratio" in printed
+    assert (out / "samples.png").exists() and (out / "metrics.json").exists()
+    images = load_emoji("test")["google"][:7] / 255.0
+    np.savez(tmp_path / "in.npz", images=images)
+    assert main(["translate", str(out), "--input", str(tmp_path / "in.npz"), "--out", str(tmp_path / "o.npz")]) == 0
+    translated = np.load(tmp_path / "o.npz")["images"]
+    assert translated.shape == (7, 32, 32, 3) and translated.min() >= 0 and translated.max() <= 1
+    np.savez(tmp_path / "bad.npz", pictures=images)
+    assert main(["translate", str(out), "--input", str(tmp_path / "bad.npz"), "--out", str(tmp_path / "o.npz")]) == 2
+    assert "must hold an array `images`" in capsys.readouterr().err
+    assert main(["sample", str(out), "-n", "4", "--out", str(tmp_path / "s.npz")]) == 2
+    assert "use `translate" in capsys.readouterr().err
