@@ -6,7 +6,7 @@ import sys
 import time
 from pathlib import Path
 
-LESSON_NAMES = ["mlp_gan", "dcgan", "mode_collapse", "pix2pix", "pix2pix_l1", "cyclegan"]
+LESSON_NAMES = ["mlp_gan", "dcgan", "cgan", "mode_collapse", "pix2pix", "pix2pix_l1", "cyclegan"]
 
 
 def _train(args):
@@ -27,7 +27,8 @@ def _train(args):
     (experiment.out_dir / "metrics.json").write_text(json.dumps(metrics, indent=1))
     _save_png(experiment.sample_grid(), experiment.out_dir / "samples.png")
     for key, value in metrics.items():
-        print(f"  {key}: {value}")
+        if key != "confusion":
+            print(f"  {key}: {value}")
     print(f"wrote {experiment.out_dir / 'metrics.json'} and {experiment.out_dir / 'samples.png'}")
 
 
@@ -70,9 +71,13 @@ def _sample(args):
     if hasattr(experiment, "translate"):
         raise ValueError(f"{args.dir} holds an image-to-image model: use `translate {args.dir} --input IN.npz --out OUT.npz`")
     images = experiment.generate(args.n, seed=args.seed)
+    arrays = {"images": images}
+    if experiment.conditional:  # generate() asks for the digits 0, 1, ..., 9, 0, 1, ... in turn
+        arrays["labels"] = (np.arange(args.n) % 10).astype("int64")
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    np.savez_compressed(args.out, images=images)
-    print(f"wrote {args.out}: images {images.shape} in [0, 1]")
+    np.savez_compressed(args.out, **arrays)
+    print(f"wrote {args.out}: " + ", ".join(f"{k} {v.shape}" for k, v in arrays.items())
+          + " (images in [0, 1])")
 
 
 def _translate(args):
@@ -122,7 +127,8 @@ def main(argv=None):
     p = sub.add_parser("sample", help="write N samples of a trained model to an .npz file")
     p.add_argument("dir", help="a folder written by `train`")
     p.add_argument("-n", type=int, required=True)
-    p.add_argument("--out", required=True, help="output .npz (array `images`, (N, H, W, C) in [0, 1])")
+    p.add_argument("--out", required=True, help="output .npz (array `images`, (N, H, W, C) in [0, 1]; "
+                   "for cgan also `labels`, the digit asked for, cycling 0..9)")
     p.add_argument("--seed", type=int, default=0)
     p.set_defaults(func=_sample)
 

@@ -245,6 +245,22 @@ def load_emoji(split="train", directory=None):
     return {key: value[index] for key, value in arrays.items()}
 
 
+def jitter_pairs(inputs, targets, rng, max_shift=2, flip=True):
+    """The same random shift (up to ``max_shift`` pixels each way, edges padded with white) and
+    left-right flip applied to each input and its target: new training pairs for free, the
+    "random jitter and mirroring" of Isola et al. (2017). Images in [-1, 1], (N, H, W, C)."""
+    n, h, w = inputs.shape[:3]
+    pad = ((0, 0), (max_shift, max_shift), (max_shift, max_shift), (0, 0))
+    big_x, big_y = (np.pad(a, pad, constant_values=1.0) for a in (inputs, targets))
+    out_x, out_y = np.empty_like(inputs), np.empty_like(targets)
+    for k, (dy, dx) in enumerate(rng.integers(0, 2 * max_shift + 1, (n, 2))):
+        out_x[k], out_y[k] = big_x[k, dy:dy + h, dx:dx + w], big_y[k, dy:dy + h, dx:dx + w]
+    if flip:
+        mirrored = rng.random(n) < 0.5
+        out_x[mirrored], out_y[mirrored] = out_x[mirrored, :, ::-1], out_y[mirrored, :, ::-1]
+    return out_x, out_y
+
+
 def unpaired_emoji(seed=0, split="train"):
     """Two unpaired domains from one split of :func:`load_emoji`, for CycleGAN (lesson 06).
 

@@ -16,13 +16,13 @@ import keras
 import numpy as np
 
 from . import CHECKPOINT_DIR, quick_mode, set_seed
-from .data import (TOY_DATASETS, check_image_batch, load_emoji, load_mnist, sample_toy, scale_images, toy_modes,
-                   unpaired_emoji, unscale_images)
+from .data import (TOY_DATASETS, check_image_batch, jitter_pairs, load_emoji, load_mnist, sample_toy, scale_images,
+                   toy_modes, unpaired_emoji, unscale_images)
 from .metrics import mean_absolute_error, mode_coverage, translation_scores
-from .models import (ImagePool, build_cyclegan, build_gan, build_pix2pix, dcgan_discriminator, dcgan_generator, mlp_discriminator,
-                     mlp_generator, packed_generator, patchgan_discriminator, toy_discriminator, toy_generator,
-                     unet_generator)
-from .training import (cyclegan_step, ema_gan_step, fit, gan_step, l1_step, pacgan_step, pix2pix_step,
+from .models import (ImagePool, build_cyclegan, build_gan, build_pix2pix, cgan_discriminator, cgan_generator,
+                     dcgan_discriminator, dcgan_generator, mlp_discriminator, mlp_generator, packed_generator,
+                     patchgan_discriminator, toy_discriminator, toy_generator, unet_generator)
+from .training import (cgan_step, cyclegan_step, ema_gan_step, fit, gan_step, l1_step, pacgan_step, pix2pix_step,
                        read_checkpoint)
 
 # Settings of each lesson in full mode, with the changes quick mode (CI) makes under "quick".
@@ -79,8 +79,17 @@ CONFIGS = {
         "eval_samples": 2500,
         "snapshot_every": 200,
         "snapshot_samples": 500,
-        "quick": {"seeds": 2, "steps": {"ring": 300, "grid": 300}, "snapshot_every": 50},
+        "quick": {"seeds": 1, "steps": {"ring": 300, "grid": 300}, "snapshot_every": 50},
     },
+}
+
+# Lesson 03: lesson 02's DCGAN settings, plus how the label reaches the two networks.
+CONFIGS["cgan"] = {
+    **CONFIGS["dcgan"],
+    "label_code": "onehot",  # or "embedding" (then:)
+    "g_label_dim": 16,  # size of the learned code joined to z
+    "d_label_dim": 1,  # label planes added to D's input image
+    "wrong_label_fraction": 0.5,  # real digits shown to D with a wrong label, as fakes
 }
 
 # Lesson 05: Google-style emoji -> Twitter-style emoji (32x32, data/emoji.npz). "pix2pix_l1" is the
@@ -88,16 +97,17 @@ CONFIGS = {
 CONFIGS["pix2pix"] = {
     "adversarial": True,
     "g_channels": [32, 64, 128, 128, 128],  # five halvings: 32 -> 1
-    "d_channels": [64, 128],  # PatchGAN: each score sees a 16x16 patch
+    "d_channels": [32, 64],  # PatchGAN: each score sees a 16x16 patch
     "norm": "instance",
     "dropout": 0.5,
+    "jitter": 2,  # random shift of each pair by up to this many pixels, and left-right flips (0: off)
     "l1_weight": 100.0,  # λ of Isola et al. 2017
-    "learning_rate": 2e-4,
+    "learning_rate": 1e-3,  # falls linearly to 0 over the run
     "beta_1": 0.5,
     "lr_decay": True,
     "batch_size": 16,
-    "steps": 4000,
-    "snapshot_every": 250,
+    "steps": 6000,
+    "snapshot_every": 500,
     "checkpoint_every": 1000,
     "quick": {"steps": 150, "snapshot_every": 50, "checkpoint_every": 150},
 }
@@ -200,25 +210,27 @@ def _build_mlp_gan(config):
     return {"generator": G, "discriminator": D, "gan": gan}, step, scale_images(x_train)
 
 
-def _build_dcgan(config):
-    def generator(name):
-        return dcgan_generator(config["latent_dim"], channels=config["g_channels"],
-                               kernel_size=config["kernel_size"], extra_convs=config["g_extra_convs"],
-                               name=name)
-
-    G, G_ema = generator("generator"), generator("generator_ema")
+def _build_dcgan(config, conditional=False):
+    """Lesson 02's DCGAN, or lesson 03's conditional GAN built on it: G, D, composite, EMA copy of G."""
+    c = config
+    g_kwargs = dict(channels=c["g_channels"], kernel_size=c["kernel_size"], extra_convs=c["g_extra_convs"])
+    d_kwargs = dict(channels=c["d_channels"], kernel_size=c["kernel_size"], dropout=c["dropout"])
+    if conditional:
+        label = dict(label_code=c["label_code"])
+        generator = functools.partial(cgan_generator, c["latent_dim"], label_dim=c["g_label_dim"], **label, **g_kwargs)
+        D = cgan_discriminator(label_dim=c["d_label_dim"], **label, **d_kwargs)
+        step = functools.partial(ema_gan_step, base_step=cgan_step, real_label=c["real_label"],
+                                 wrong_label_fraction=c["wrong_label_fraction"], ema_decay=c["ema_decay"])
+    else:
+        generator = functools.partial(dcgan_generator, c["latent_dim"], **g_kwargs)
+        D = dcgan_discriminator(**d_kwargs)
+        step = functools.partial(ema_gan_step, real_label=c["real_label"], ema_decay=c["ema_decay"])
+    G, G_ema = generator(name="generator"), generator(name="generator_ema")
     G_ema.set_weights(G.get_weights())
-    D = dcgan_discriminator(channels=config["d_channels"], kernel_size=config["kernel_size"],
-                            dropout=config["dropout"])
-    gan = build_gan(G, D, _adam(config, "d"), _adam(config, "g"))
-
-    def step(models, real_images, rng):
-        return ema_gan_step(models, real_images, rng, real_label=config["real_label"],
-                            ema_decay=config["ema_decay"])
-
-    (x_train, _), _ = load_mnist()
-    models = {"generator": G, "discriminator": D, "gan": gan, "generator_ema": G_ema}
-    return models, step, scale_images(x_train)
+    gan = build_gan(G, D, _adam(c, "d"), _adam(c, "g"))
+    (x_train, y_train), _ = load_mnist()
+    data = (scale_images(x_train), y_train.astype("int32")) if conditional else scale_images(x_train)
+    return {"generator": G, "discriminator": D, "gan": gan, "generator_ema": G_ema}, step, data
 
 
 def _build_pix2pix(config):
@@ -226,12 +238,19 @@ def _build_pix2pix(config):
     size = train["google"].shape[1]
     G = unet_generator(size, config["g_channels"], norm=config["norm"], dropout=config["dropout"])
     data = (scale_images(train["google"]), scale_images(train["twitter"]))
-    if not config["adversarial"]:
+    if config["adversarial"]:
+        D = patchgan_discriminator(size, config["d_channels"], norm=config["norm"])
+        composite = build_pix2pix(G, D, _adam(config, "d"), _adam(config, "g"), l1_weight=config["l1_weight"])
+        models, step = {"generator": G, "discriminator": D, "gan": composite}, pix2pix_step
+    else:
         G.compile(optimizer=_adam(config, "g"), loss="mae")
-        return {"generator": G}, l1_step, data
-    D = patchgan_discriminator(size, config["d_channels"], norm=config["norm"])
-    composite = build_pix2pix(G, D, _adam(config, "d"), _adam(config, "g"), l1_weight=config["l1_weight"])
-    return {"generator": G, "discriminator": D, "gan": composite}, pix2pix_step, data
+        models, step = {"generator": G}, l1_step
+    if config["jitter"]:
+        def jittered_step(models, batch, rng):
+            return step(models, jitter_pairs(*batch, rng, max_shift=config["jitter"]), rng)
+
+        return models, jittered_step, data
+    return models, step, data
 
 
 def _build_cyclegan(config):
@@ -255,8 +274,8 @@ def _build_cyclegan(config):
     return models, cyclegan_step, (scale_images(domains["a"]), scale_images(domains["b"]))
 
 
-_BUILDERS = {"mlp_gan": _build_mlp_gan, "dcgan": _build_dcgan, "pix2pix": _build_pix2pix,
-             "pix2pix_l1": _build_pix2pix, "cyclegan": _build_cyclegan}
+_BUILDERS = {"mlp_gan": _build_mlp_gan, "dcgan": _build_dcgan, "cgan": functools.partial(_build_dcgan, conditional=True),
+             "pix2pix": _build_pix2pix, "pix2pix_l1": _build_pix2pix, "cyclegan": _build_cyclegan}
 
 
 class Experiment:
@@ -278,12 +297,16 @@ class Experiment:
         self.models, self.step, self.data = _BUILDERS[lesson](self.config)
         # Samples come from the weight-averaged generator when the lesson keeps one.
         self.generator = self.models.get("generator_ema", self.models["generator"])
+        # A conditional G takes [z, label]: its snapshots are 10 x 10 grids, row k asked for digit k.
+        self.conditional = len(self.generator.inputs) == 2
         self.fixed_z = self._fixed_inputs(seed)  # what the snapshots show, the same all along
+        self.fixed_labels = np.repeat(np.arange(10), 10) if self.conditional else None
         self.history = None
 
     def _fixed_inputs(self, seed):
         latent_dim = self.generator.inputs[0].shape[-1]
-        return np.random.default_rng(seed).standard_normal((64, latent_dim)).astype("float32")
+        n = 100 if self.conditional else 64
+        return np.random.default_rng(seed).standard_normal((n, latent_dim)).astype("float32")
 
     def _describe(self):
         return {"lesson": self.lesson, "quick": self.quick, "seed": self.seed, "config": self.config}
@@ -299,35 +322,81 @@ class Experiment:
         c = self.config
         self.history = fit(
             self.step, self.models, self.data, steps=c["steps"], batch_size=c["batch_size"],
-            seed=self.seed, sample=lambda: self.generate(z=self.fixed_z),
+            seed=self.seed, sample=lambda: self.generate(z=self.fixed_z, labels=self.fixed_labels),
             snapshot_every=c["snapshot_every"], out_dir=self.out_dir,
             checkpoint_every=c["checkpoint_every"], progress=progress,
         )
         return self.history
 
-    def generate(self, n=None, seed=0, z=None, generator=None, batch_size=1000):
+    def generate(self, n=None, seed=0, z=None, labels=None, generator=None, batch_size=1000):
         """``n`` samples in [0, 1] from latent vectors drawn with ``seed`` (or from the given ``z``).
 
+        A conditional lesson draws the digits in ``labels`` (default: 0, 1, ..., 9, 0, 1, ...).
         ``generator`` defaults to the lesson's sampling generator (the weight-averaged copy if any).
         """
         generator = generator or self.generator
         if z is None:
+            if not isinstance(n, int) or n <= 0:
+                raise ValueError(f"n must be a positive number of samples, got {n!r}")
             z = np.random.default_rng(seed).standard_normal((n, generator.inputs[0].shape[-1]))
         z = np.asarray(z, dtype="float32")
-        out = [generator.predict_on_batch(z[i:i + batch_size]) for i in range(0, len(z), batch_size)]
+        inputs = [z]
+        if self.conditional:
+            labels = np.arange(len(z)) % 10 if labels is None else np.asarray(labels).reshape(-1)
+            if len(labels) != len(z) or not np.all((labels >= 0) & (labels <= 9) & (labels == np.round(labels))):
+                raise ValueError(f"labels must be {len(z)} whole numbers between 0 and 9, one per sample")
+            inputs.append(labels.astype("int32"))
+        elif labels is not None:
+            raise ValueError(f"{self.lesson} is not conditional: it takes no labels")
+        out = []
+        for i in range(0, len(z), batch_size):
+            chunk = [x[i:i + batch_size] for x in inputs]
+            out.append(generator.predict_on_batch(chunk if self.conditional else chunk[0]))
         return unscale_images(np.concatenate(out))
 
     def evaluate(self, n=10000, seed=1, generator=None):
-        """The lesson's metrics on ``n`` fresh samples (course classifier: FID-style, IS, classes)."""
+        """The lesson's metrics on ``n`` fresh samples (course classifier: FID-style, IS, classes);
+        for a conditional lesson also how often the classifier reads the digit that was asked for."""
         from .metrics import evaluate_digits
 
-        return evaluate_digits(self.generate(n, seed=seed, generator=generator))
+        images = self.generate(n, seed=seed, generator=generator)
+        return evaluate_digits(images, asked=np.arange(n) % 10 if self.conditional else None)
 
     def sample_grid(self):
         """The snapshot batch as one picture in [0, 1] (what the CLI saves as samples.png)."""
         from .plotting import tile
 
-        return tile(self.generate(z=self.fixed_z), ncols=8)
+        return tile(self.generate(z=self.fixed_z, labels=self.fixed_labels), ncols=10 if self.conditional else 8)
+
+
+def augmentation_experiment(experiment, n_real=100, n_generated=10000, seeds=(0, 1, 2), steps=600):
+    """GANs for data augmentation (lesson 03): test accuracy of a small classifier trained on only
+    ``n_real`` labelled real digits (the same number of each), and on those plus ``n_generated``
+    digits of the conditional ``experiment`` with the labels they were asked for. Both train for
+    ``steps`` updates; returns {"real": [...], "real_plus_generated": [...]}, one accuracy per seed.
+
+    The cGAN itself learnt from all 60,000 labelled digits: this measures how much of that
+    knowledge its samples carry to a classifier that sees only a few real labels.
+    """
+    from .metrics import test_accuracy_after_training
+
+    if not experiment.conditional:
+        raise ValueError(f"{experiment.lesson} is not conditional: its samples have no labels")
+    if n_real % 10:
+        raise ValueError(f"n_real must be a multiple of 10 (the same number of each digit), got {n_real}")
+    (x_train, y_train), _ = load_mnist()
+    results = {"real": [], "real_plus_generated": []}
+    for seed in seeds:
+        rng = np.random.default_rng(seed)
+        pick = np.concatenate([rng.choice(np.flatnonzero(y_train == d), n_real // 10, replace=False)
+                               for d in range(10)])
+        real_x, real_y = x_train[pick, ..., None] / 255.0, y_train[pick]
+        fake_x = experiment.generate(n_generated, seed=1000 + seed)
+        fake_y = np.arange(n_generated) % 10
+        results["real"].append(test_accuracy_after_training(real_x, real_y, steps, seed=seed))
+        results["real_plus_generated"].append(test_accuracy_after_training(
+            np.concatenate([real_x, fake_x]), np.concatenate([real_y, fake_y]), steps, seed=seed))
+    return results
 
 
 class TranslationExperiment(Experiment):

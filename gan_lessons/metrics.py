@@ -52,6 +52,29 @@ def train_classifier(path=CLASSIFIER_PATH, epochs=4, seed=0, verbose=1):
     return model, accuracy
 
 
+def test_accuracy_after_training(images, labels, steps=600, batch_size=64, seed=0):
+    """Train a fresh classifier of the course architecture on ``images`` in [0, 1] (N, 28, 28, 1)
+    with ``labels`` for exactly ``steps`` updates, and return its accuracy on MNIST's test set.
+
+    A fixed number of updates (not epochs) lets sets of different sizes be compared fairly.
+    """
+    images = check_image_batch(images, (28, 28, 1), value_range=(0.0, 1.0))
+    labels = np.asarray(labels).reshape(-1)
+    if len(labels) != len(images):
+        raise ValueError(f"got {len(labels)} labels for {len(images)} images")
+    keras.utils.set_random_seed(seed)
+    model = build_classifier()
+    model.compile(keras.optimizers.Adam(1e-3), "sparse_categorical_crossentropy", metrics=["accuracy"])
+    rng = np.random.default_rng(seed)
+    for _ in range(steps):
+        k = rng.integers(0, len(images), batch_size)
+        model.train_on_batch(images[k].astype("float32"), labels[k])
+    (_, _), (x_test, y_test) = load_mnist()
+    probs = np.concatenate([np.asarray(model.predict_on_batch(x_test[i:i + 2000, ..., None] / 255.0))
+                            for i in range(0, len(x_test), 2000)])
+    return float(np.mean(np.argmax(probs, axis=1) == y_test))
+
+
 def course_classifier(path=CLASSIFIER_PATH):
     """The course classifier: loaded from ``path`` (committed), or trained once (~1 min) and saved."""
     path = Path(path)
@@ -123,17 +146,38 @@ def reference_features():
     return _CACHE["reference"]
 
 
-def evaluate_digits(images):
-    """FID-style score, inception score and class fractions for generated digits in [0, 1]."""
+def confusion_matrix(asked, probs, n_classes=10):
+    """Counts (n_classes, n_classes): row = digit asked for, column = digit the classifier reads."""
+    asked = np.asarray(asked).reshape(-1)
+    read = np.argmax(np.asarray(probs), axis=1)
+    if len(asked) != len(read):
+        raise ValueError(f"got {len(asked)} requested labels for {len(read)} samples")
+    return np.bincount(asked * n_classes + read, minlength=n_classes * n_classes).reshape(n_classes, n_classes)
+
+
+def evaluate_digits(images, asked=None):
+    """FID-style score, inception score and class fractions for generated digits in [0, 1].
+
+    With ``asked`` (the digit requested for each image, conditional GANs) it adds
+    ``label_agreement``, the fraction the classifier reads as the requested digit, its value per
+    digit, and the confusion matrix.
+    """
     features, probs = classify(images)
     fractions = class_fractions(probs)
-    return {
+    scores = {
         "fid": frechet_distance(reference_features(), features),
         "inception_score": inception_score(probs),
         "class_fractions": [round(float(f), 4) for f in fractions],
         "min_class_fraction": float(fractions.min()),
         "n_samples": int(len(images)),
     }
+    if asked is not None:
+        confusion = confusion_matrix(asked, probs)
+        scores["label_agreement"] = float(np.trace(confusion) / confusion.sum())
+        per_class = np.diag(confusion) / np.maximum(confusion.sum(1), 1)
+        scores["label_agreement_per_class"] = [round(float(a), 4) for a in per_class]
+        scores["confusion"] = confusion.tolist()
+    return scores
 
 
 def mode_coverage(points, modes, sigma):

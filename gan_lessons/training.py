@@ -55,13 +55,46 @@ def gan_step(models, real_images, rng, real_label=1.0):
     return {"d_loss": d_loss, "g_loss": g_loss}
 
 
-def ema_gan_step(models, real_images, rng, real_label=1.0, ema_decay=0.999):
-    """:func:`gan_step`, then fold G's new weights into ``models["generator_ema"]``, used for sampling.
+def cgan_step(models, batch, rng, real_label=1.0, n_classes=10, wrong_label_fraction=0.0):
+    """One step of the conditional GAN (Mirza & Osindero 2014): :func:`gan_step` with labels.
+
+    ``batch`` is (images, labels). D learns that (real image, its label) is real and that
+    (G(z, y), y) is fake, for labels y drawn uniformly: the digits G was asked for. G learns through
+    ``gan = D(G(z, y), y)`` to make D answer "real". With ``wrong_label_fraction`` > 0, D also sees
+    that fraction of the real images paired with a wrong label, as fakes (the matching-aware D of
+    Reed et al. 2016): a good digit of the wrong class must be rejected too.
+    """
+    G, D, gan = models["generator"], models["discriminator"], models["gan"]
+    real_images, real_labels = batch
+    n, latent_dim = len(real_images), G.inputs[0].shape[-1]
+    asked = rng.integers(0, n_classes, n).astype("int32")
+    fake_images = G.predict_on_batch([rng.standard_normal((n, latent_dim), dtype="float32"), asked])
+
+    images, labels = [real_images, fake_images], [real_labels, asked]
+    targets = [np.full(n, real_label), np.zeros(n)]
+    m = int(round(wrong_label_fraction * n))
+    if m:
+        wrong = (real_labels[:m] + rng.integers(1, n_classes, m)) % n_classes
+        images, labels, targets = images + [real_images[:m]], labels + [wrong], targets + [np.zeros(m)]
+    D.trainable = True
+    d_loss = D.train_on_batch([np.concatenate(images), np.concatenate(labels).astype("int32")],
+                              np.concatenate(targets).astype("float32")[:, None])
+
+    D.trainable = False
+    asked = rng.integers(0, n_classes, n).astype("int32")
+    z = rng.standard_normal((n, latent_dim), dtype="float32")
+    g_loss = gan.train_on_batch([z, asked], np.ones((n, 1), dtype="float32"))
+    return {"d_loss": d_loss, "g_loss": g_loss}
+
+
+def ema_gan_step(models, batch, rng, ema_decay=0.999, base_step=gan_step, **step_kwargs):
+    """``base_step`` (:func:`gan_step` or :func:`cgan_step`), then fold G's new weights into
+    ``models["generator_ema"]``, the copy used for sampling.
 
     The average starts short and grows to ``ema_decay`` (decay_t = min(ema_decay, (1 + t) / (10 + t)),
     t = G's optimizer step), so early samples are not dragged back towards the random start.
     """
-    logs = gan_step(models, real_images, rng, real_label=real_label)
+    logs = base_step(models, batch, rng, **step_kwargs)
     t = float(keras.ops.convert_to_numpy(models["gan"].optimizer.iterations))
     update_ema(models["generator_ema"], models["generator"], min(ema_decay, (1 + t) / (10 + t)))
     return logs

@@ -48,3 +48,21 @@ def test_unknown_split_and_missing_files_name_the_fix(tmp_path):
         load_emoji("validation")
     with pytest.raises(DataUnavailableError, match=r"emoji.npz and emoji_split.json not found.*build_emoji.py"):
         load_emoji(directory=tmp_path)
+
+
+def test_jitter_moves_input_and_target_together_and_pads_with_white():
+    from gan_lessons.data import jitter_pairs
+
+    rng = np.random.default_rng(0)
+    x = rng.uniform(-1, 1, (64, 8, 8, 3)).astype("float32")
+    y = -x  # a pair whose target is a pixel-wise function of its input
+    jx, jy = jitter_pairs(x, y, np.random.default_rng(1), max_shift=2)
+    assert jx.shape == x.shape and jx.dtype == x.dtype
+    padded = jx == 1.0
+    np.testing.assert_array_equal(jy[~padded], -jx[~padded])  # the same shift and flip for both
+    assert (jy[padded] == 1.0).all()
+    assert not np.array_equal(jx, x)
+    moved = [not np.array_equal(jx[k], x[k]) for k in range(64)]
+    assert 40 < sum(moved) <= 64  # most pairs change (a zero shift without flip leaves a few alone)
+    same = jitter_pairs(x, y, np.random.default_rng(1), max_shift=2)
+    np.testing.assert_array_equal(same[0], jx)  # seeded

@@ -1,5 +1,6 @@
 """Small Keras builder functions, one module per model family."""
 
+from .cgan import cgan_discriminator, cgan_generator
 from .cyclegan import ImagePool, build_cyclegan
 from .dcgan import dcgan_discriminator, dcgan_generator
 from .gan import build_gan, check_positive_ints
@@ -7,6 +8,7 @@ from .mlp import mlp_discriminator, mlp_generator
 from .pix2pix import build_pix2pix, patchgan_discriminator, receptive_field, unet_generator
 from .toy import MinibatchStd, packed_generator, toy_discriminator, toy_generator
 
-__all__ = ["ImagePool", "MinibatchStd", "build_cyclegan", "build_gan", "build_pix2pix", "check_positive_ints",
-           "dcgan_discriminator", "dcgan_generator", "mlp_discriminator", "mlp_generator", "packed_generator", "patchgan_discriminator",
-           "receptive_field", "toy_discriminator", "toy_generator", "unet_generator"]
+__all__ = ["ImagePool", "MinibatchStd", "build_cyclegan", "build_gan", "build_pix2pix", "cgan_discriminator",
+           "cgan_generator", "check_positive_ints", "dcgan_discriminator", "dcgan_generator", "mlp_discriminator",
+           "mlp_generator", "packed_generator", "patchgan_discriminator", "receptive_field", "toy_discriminator",
+           "toy_generator", "unet_generator"]

@@ -20,7 +20,8 @@ def check_positive_ints(name, values, length=None):
 
 def build_gan(generator, discriminator, d_optimizer, g_optimizer, loss="binary_crossentropy",
               d_metrics=None):
-    """Compile ``discriminator`` and return the compiled composite model ``z -> D(G(z))``.
+    """Compile ``discriminator`` and return the compiled composite model ``z -> D(G(z))``
+    (``[z, label] -> D(G(z, label), label)`` for a conditional pair).
 
     The composite shares its layers with both networks. Training it must only move the
     generator, so the step function sets ``discriminator.trainable = False`` right before
@@ -35,10 +36,20 @@ def build_gan(generator, discriminator, d_optimizer, g_optimizer, loss="binary_c
             f"the generator makes samples of shape {g_out} but the discriminator reads {d_in}; "
             "build both for the same image shape"
         )
+    if len(discriminator.inputs) != len(generator.inputs):
+        raise ValueError(
+            f"the generator takes {len(generator.inputs)} input(s) and the discriminator "
+            f"{len(discriminator.inputs)}: a conditional pair needs both to take [sample, label]"
+        )
     discriminator.trainable = True
     discriminator.compile(optimizer=d_optimizer, loss=loss, metrics=d_metrics)
-    z = keras.Input(shape=tuple(generator.inputs[0].shape[1:]), name="z")
-    gan = keras.Model(z, discriminator(generator(z)), name="gan")
+    # G's inputs: z, plus the label for a conditional GAN, which D then reads beside G's sample.
+    inputs = [keras.Input(shape=tuple(t.shape[1:]), dtype=t.dtype, name="z" if i == 0 else f"condition_{i}")
+              for i, t in enumerate(generator.inputs)]
+    if len(inputs) == 1:
+        gan = keras.Model(inputs[0], discriminator(generator(inputs[0])), name="gan")
+    else:
+        gan = keras.Model(inputs, discriminator([generator(inputs), *inputs[1:]]), name="gan")
     discriminator.trainable = False
     gan.compile(optimizer=g_optimizer, loss=loss)
     return gan

@@ -1,0 +1,156 @@
+import keras
+import numpy as np
+import pytest
+from conftest import assert_each_call_moves_the_right_network, changed, weights_of
+
+from gan_lessons import set_seed
+from gan_lessons.__main__ import main
+from gan_lessons.lessons import Experiment
+from gan_lessons.metrics import confusion_matrix
+from gan_lessons.models import build_gan, cgan_discriminator, cgan_generator, dcgan_discriminator
+from gan_lessons.training import cgan_step
+
+
+def small_cgan(label_code="embedding", lr=2e-4):
+    set_seed(0)
+    G = cgan_generator(16, label_code=label_code, label_dim=4, channels=(16, 8), kernel_size=3)
+    D = cgan_discriminator(label_code=label_code, label_dim=1, channels=(8, 16), kernel_size=3)
+    adam = lambda: keras.optimizers.Adam(lr, beta_1=0.5)  # noqa: E731
+    return {"generator": G, "discriminator": D, "gan": build_gan(G, D, adam(), adam())}
+
+
+def noise(n, dim=16, seed=0):
+    return np.random.default_rng(seed).standard_normal((n, dim)).astype("float32")
+
+
+@pytest.mark.parametrize("label_code", ["embedding", "onehot"])
+def test_the_label_reaches_the_generator(label_code):
+    G = small_cgan(label_code)["generator"]
+    z = np.repeat(noise(1), 10, axis=0)  # one z, ten labels
+    x = np.asarray(G([z, np.arange(10, dtype="int32")], training=False))
+    assert x.shape == (10, 28, 28, 1) and x.min() >= -1 and x.max() <= 1
+    assert all(not np.allclose(x[0], x[k]) for k in range(1, 10))
+
+
+@pytest.mark.parametrize("label_code", ["embedding", "onehot"])
+def test_the_discriminator_output_depends_on_the_label(label_code):
+    D = small_cgan(label_code)["discriminator"]
+    image = np.repeat(np.random.default_rng(1).uniform(-1, 1, (1, 28, 28, 1)).astype("float32"), 10, axis=0)
+    p = np.asarray(D([image, np.arange(10, dtype="int32")], training=False))[:, 0]
+    assert p.shape == (10,) and ((p > 0) & (p < 1)).all()
+    assert np.unique(np.round(p, 6)).size == 10
+
+
+def test_onehot_code_gives_d_one_plane_per_class():
+    D = small_cgan("onehot")["discriminator"]
+    assert D.get_layer("dcgan_discriminator").inputs[0].shape[1:] == (28, 28, 11)
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"label_code": "words"}, "label_code must be one of"),
+    ({"n_classes": 0}, "positive ints"),
+])
+def test_bad_conditional_settings_are_refused(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        cgan_generator(8, **kwargs)
+
+
+def test_a_conditional_generator_needs_a_conditional_discriminator():
+    G = cgan_generator(8, channels=(8, 4))
+    with pytest.raises(ValueError, match="conditional pair"):
+        build_gan(G, dcgan_discriminator(channels=(4, 8)), keras.optimizers.Adam(), keras.optimizers.Adam())
+
+
+def batch_of(real_images, mnist, n=32):
+    (_, y_train), _ = mnist
+    return real_images[:n], y_train[:n].astype("int32")
+
+
+def test_cgan_step_moves_d_in_its_call_and_g_in_the_composite(real_images, mnist):
+    models = small_cgan()
+    batch, rng = batch_of(real_images, mnist), np.random.default_rng(0)
+    assert_each_call_moves_the_right_network(models, lambda: cgan_step(models, batch, rng))
+
+
+def test_d_sees_real_with_true_labels_fakes_with_asked_labels_and_mismatched_reals(real_images, mnist):
+    models = small_cgan()
+    seen = []
+    original = models["discriminator"].train_on_batch
+    models["discriminator"].train_on_batch = lambda x, y: seen.append((x, y)) or original(x, y)
+    images, labels = batch_of(real_images, mnist, n=20)
+    cgan_step(models, (images, labels), np.random.default_rng(0), wrong_label_fraction=0.5)
+    (d_images, d_labels), targets = seen[0]
+    assert len(d_images) == len(d_labels) == len(targets) == 20 + 20 + 10
+    np.testing.assert_array_equal(d_images[:20], images)
+    np.testing.assert_array_equal(d_labels[:20], labels)  # real digits with their own labels: real
+    assert (targets[:20] == 1).all() and (targets[20:] == 0).all()
+    np.testing.assert_array_equal(d_images[40:], images[:10])  # the same real digits...
+    assert (d_labels[40:] != labels[:10]).all()  # ...with a wrong label: fake
+    assert d_labels.min() >= 0 and d_labels.max() <= 9
+
+
+def test_d_learns_to_reject_a_real_digit_with_the_wrong_label(real_images, mnist):
+    models = small_cgan("onehot", lr=1e-3)
+    images, labels = batch_of(real_images, mnist, n=2048)
+    rng = np.random.default_rng(0)
+    for _ in range(400):
+        k = rng.choice(len(images), 64, replace=False)
+        cgan_step(models, (images[k], labels[k]), rng, wrong_label_fraction=0.5)
+    D, test_images, test_labels = models["discriminator"], images[:500], labels[:500]
+    right = np.asarray(D([test_images, test_labels], training=False))[:, 0]
+    wrong = np.asarray(D([test_images, (test_labels + 3) % 10], training=False))[:, 0]
+    # A D blind to the label scores right == wrong (fraction 0); a D that guesses, about 0.5.
+    assert np.mean(right > wrong) > 0.6, np.mean(right > wrong)
+
+
+def tiny_cgan_experiment(out_dir, **overrides):
+    settings = dict(g_channels=[8, 4], d_channels=[4, 8], latent_dim=8, g_label_dim=4, batch_size=16,
+                    steps=4, snapshot_every=2, checkpoint_every=2)
+    return Experiment("cgan", quick=True, out_dir=out_dir, **dict(settings, **overrides))
+
+
+def test_cgan_lesson_samples_the_digits_it_is_asked_for(tmp_path):
+    exp = tiny_cgan_experiment(tmp_path)
+    history = exp.train(progress=False)
+    assert exp.conditional and history.snapshots[0].shape == (100, 28, 28, 1)  # row k = digit k
+    g0 = weights_of(exp.models["generator"])
+    z = noise(3, 8)
+    twos, sevens = exp.generate(z=z, labels=[2, 2, 2]), exp.generate(z=z, labels=[7, 7, 7])
+    assert twos.shape == (3, 28, 28, 1) and twos.min() >= 0 and twos.max() <= 1
+    assert not np.allclose(twos, sevens)
+    assert not changed(g0, weights_of(exp.models["generator"]))
+    with pytest.raises(ValueError, match="whole numbers between 0 and 9"):
+        exp.generate(z=z, labels=[1, 2, 10])
+    with pytest.raises(ValueError, match="one per sample"):
+        exp.generate(z=z, labels=[1, 2])
+    scores = exp.evaluate(n=200)
+    assert 0 <= scores["label_agreement"] <= 1 and len(scores["label_agreement_per_class"]) == 10
+    assert np.sum(scores["confusion"]) == 200 and np.sum(scores["confusion"], axis=1).tolist() == [20] * 10
+
+
+def test_unconditional_lessons_take_no_labels(tmp_path):
+    exp = Experiment("dcgan", quick=True, out_dir=tmp_path, g_channels=[8, 4], d_channels=[4, 8], latent_dim=8)
+    with pytest.raises(ValueError, match="not conditional"):
+        exp.generate(z=noise(2, 8), labels=[0, 1])
+
+
+def test_confusion_matrix_counts_asked_against_read():
+    probs = np.eye(10)[[3, 3, 5, 1]]
+    m = confusion_matrix([3, 4, 5, 1], probs)
+    assert m.sum() == 4 and m[3, 3] == 1 and m[4, 3] == 1 and m[5, 5] == 1 and m[1, 1] == 1
+    with pytest.raises(ValueError, match="requested labels"):
+        confusion_matrix([1, 2], probs)
+
+
+def test_cli_sample_writes_labels_cycling_through_the_digits(tmp_path, monkeypatch):
+    from gan_lessons import lessons
+
+    quick = dict(lessons.CONFIGS["cgan"]["quick"], steps=4, snapshot_every=2, checkpoint_every=2,
+                 g_channels=[8, 4], d_channels=[4, 8])
+    monkeypatch.setitem(lessons.CONFIGS["cgan"], "quick", quick)
+    out = tmp_path / "run"
+    assert main(["train", "cgan", "--quick", "--out", str(out), "--eval-samples", "100"]) == 0
+    assert main(["sample", str(out), "-n", "23", "--out", str(tmp_path / "s.npz")]) == 0
+    saved = np.load(tmp_path / "s.npz")
+    assert saved["images"].shape == (23, 28, 28, 1)
+    np.testing.assert_array_equal(saved["labels"], np.arange(23) % 10)
