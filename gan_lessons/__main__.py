@@ -61,7 +61,7 @@ def _save_png(grid, path):
 def _sample(args):
     import numpy as np
 
-    from .lessons import load_experiment
+    from .lessons import load_experiment, requested_labels
 
     if args.n <= 0:
         raise ValueError(f"-n must be a positive number of samples, got {args.n}")
@@ -72,8 +72,8 @@ def _sample(args):
         raise ValueError(f"{args.dir} holds an image-to-image model: use `translate {args.dir} --input IN.npz --out OUT.npz`")
     images = experiment.generate(args.n, seed=args.seed)
     arrays = {"images": images}
-    if experiment.conditional:  # generate() asks for the digits 0, 1, ..., 9, 0, 1, ... in turn
-        arrays["labels"] = (np.arange(args.n) % 10).astype("int64")
+    if experiment.conditional:  # the digits generate() asked for
+        arrays["labels"] = requested_labels(args.n).astype("int64")
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     np.savez_compressed(args.out, **arrays)
     print(f"wrote {args.out}: " + ", ".join(f"{k} {v.shape}" for k, v in arrays.items())

@@ -278,6 +278,11 @@ _BUILDERS = {"mlp_gan": _build_mlp_gan, "dcgan": _build_dcgan, "cgan": functools
              "pix2pix": _build_pix2pix, "pix2pix_l1": _build_pix2pix, "cyclegan": _build_cyclegan}
 
 
+def requested_labels(n):
+    """The digits a conditional lesson asks for when none are given: 0, 1, ..., 9, 0, 1, ... (n of them)."""
+    return np.arange(n) % 10
+
+
 class Experiment:
     """One lesson's models, data and settings, trained through the shared driver.
 
@@ -342,7 +347,7 @@ class Experiment:
         z = np.asarray(z, dtype="float32")
         inputs = [z]
         if self.conditional:
-            labels = np.arange(len(z)) % 10 if labels is None else np.asarray(labels).reshape(-1)
+            labels = requested_labels(len(z)) if labels is None else np.asarray(labels).reshape(-1)
             if len(labels) != len(z) or not np.all((labels >= 0) & (labels <= 9) & (labels == np.round(labels))):
                 raise ValueError(f"labels must be {len(z)} whole numbers between 0 and 9, one per sample")
             inputs.append(labels.astype("int32"))
@@ -360,7 +365,7 @@ class Experiment:
         from .metrics import evaluate_digits
 
         images = self.generate(n, seed=seed, generator=generator)
-        return evaluate_digits(images, asked=np.arange(n) % 10 if self.conditional else None)
+        return evaluate_digits(images, asked=requested_labels(n) if self.conditional else None)
 
     def sample_grid(self):
         """The snapshot batch as one picture in [0, 1] (what the CLI saves as samples.png)."""
@@ -392,7 +397,7 @@ def augmentation_experiment(experiment, n_real=100, n_generated=10000, seeds=(0,
                                for d in range(10)])
         real_x, real_y = x_train[pick, ..., None] / 255.0, y_train[pick]
         fake_x = experiment.generate(n_generated, seed=1000 + seed)
-        fake_y = np.arange(n_generated) % 10
+        fake_y = requested_labels(n_generated)
         results["real"].append(test_accuracy_after_training(real_x, real_y, steps, seed=seed))
         results["real_plus_generated"].append(test_accuracy_after_training(
             np.concatenate([real_x, fake_x]), np.concatenate([real_y, fake_y]), steps, seed=seed))
@@ -449,14 +454,14 @@ class CycleGANExperiment(TranslationExperiment):
         """:meth:`TranslationExperiment.evaluate` of A -> B, plus ``b2a_mae``, ``b2a_mae_identity`` and
         ``b2a_sharpness_ratio`` for the way back, and the cycle errors ``cycle_mae_a`` = |G_BA(G_AB(a)) - a|
         and ``cycle_mae_b`` = |G_AB(G_BA(b)) - b| (mean absolute error in [0, 1] units)."""
-        scores = super().evaluate(n, split)
         pairs = load_emoji(split)
         google, twitter = pairs["google"][:n] / 255.0, pairs["twitter"][:n] / 255.0
-        back = translation_scores(self.translate(twitter, "b2a"), google, twitter)
+        to_twitter, to_google = self.translate(google, "a2b"), self.translate(twitter, "b2a")
+        scores = translation_scores(to_twitter, twitter, google)
+        back = translation_scores(to_google, google, twitter)
         scores.update({f"b2a_{k}": back[k] for k in ("mae", "mae_identity", "sharpness_ratio")})
-        for key, images, there, home in (("cycle_mae_a", google, "a2b", "b2a"), ("cycle_mae_b", twitter, "b2a", "a2b")):
-            cycled = self.translate(self.translate(images, there), home)
-            scores[key] = float(mean_absolute_error(cycled, images).mean())
+        scores["cycle_mae_a"] = float(mean_absolute_error(self.translate(to_twitter, "b2a"), google).mean())
+        scores["cycle_mae_b"] = float(mean_absolute_error(self.translate(to_google, "a2b"), twitter).mean())
         return scores
 
     def _grid_blocks(self):
