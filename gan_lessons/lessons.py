@@ -6,10 +6,14 @@ Notebooks and the command line both go through :class:`Experiment` (one GAN on i
 settings in both.
 """
 
+import contextlib
 import functools
 import json
+import multiprocessing
+import os
 import shutil
 import time
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import keras
@@ -73,13 +77,14 @@ CONFIGS = {
         "d_learning_rate": 4e-3,
         "beta_1": 0.5,
         "batch_size": 512,
-        "steps": {"ring": 6000, "grid": 8000},
+        "steps": {"ring": 6000, "grid": 12000},
         "data_scale": {"ring": 1.0, "grid": 2.0},
         "train_samples": 100000,
         "eval_samples": 2500,
         "snapshot_every": 200,
         "snapshot_samples": 500,
-        "quick": {"seeds": 1, "steps": {"ring": 300, "grid": 300}, "snapshot_every": 50},
+        "workers": 2,  # runs trained side by side, one process and one thread each
+        "quick": {"seeds": 1, "steps": {"ring": 300, "grid": 300}, "snapshot_every": 50, "workers": 1},
     },
 }
 
@@ -526,6 +531,39 @@ def build_toy_gan(config, dataset, method):
     return {"generator": trained, "discriminator": D, "gan": gan}, step, G
 
 
+def _toy_run(config, run_dir, dataset, method, seed, progress=False):
+    """Train (or load) one lesson-04 run in ``run_dir``; return (scores, History, points)."""
+    c = config
+    set_seed(seed)
+    models, step, G = build_toy_gan(c, dataset, method)
+    snapshot_z = np.random.default_rng([seed, 1]).standard_normal((c["snapshot_samples"], c["latent_dim"]))
+    eval_z = np.random.default_rng([seed, 2]).standard_normal((c["eval_samples"], c["latent_dim"]))
+    history = fit(step, models, sample_toy(dataset, c["train_samples"], seed=seed),
+                  steps=c["steps"][dataset], batch_size=c["batch_size"], seed=seed,
+                  sample=lambda: G.predict_on_batch(snapshot_z.astype("float32")),
+                  snapshot_every=c["snapshot_every"], out_dir=run_dir, progress=progress)
+    points = G.predict_on_batch(eval_z.astype("float32"))
+    return mode_coverage(points, *toy_modes(dataset)), history, points
+
+
+@contextlib.contextmanager
+def _single_threaded_children():
+    """Processes started inside this block use one thread for their maths (TensorFlow and
+    torch/OpenMP read these variables when they start) and print no start-up logs."""
+    wanted = {"TF_NUM_INTRAOP_THREADS": "1", "TF_NUM_INTEROP_THREADS": "1", "OMP_NUM_THREADS": "1",
+              "TF_CPP_MIN_LOG_LEVEL": "3"}
+    saved = {key: os.environ.get(key) for key in wanted}
+    os.environ.update(wanted)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
 def _mean_std(values):
     """[mean, std, runs] over the finite values (reverse KL is undefined for a run without any
     high-quality sample); [None, None, 0] if there are none."""
@@ -565,37 +603,41 @@ class ModeCollapseLesson:
 
     def train_run(self, dataset, method, seed, progress=False):
         """Train (or load) one run; return its scores, its History and its ``eval_samples`` points."""
-        c = self.config
-        set_seed(seed)
-        models, step, G = build_toy_gan(c, dataset, method)
-        snapshot_z = np.random.default_rng([seed, 1]).standard_normal((c["snapshot_samples"], c["latent_dim"]))
-        eval_z = np.random.default_rng([seed, 2]).standard_normal((c["eval_samples"], c["latent_dim"]))
-        history = fit(step, models, sample_toy(dataset, c["train_samples"], seed=seed),
-                      steps=c["steps"][dataset], batch_size=c["batch_size"], seed=seed,
-                      sample=lambda: G.predict_on_batch(snapshot_z.astype("float32")),
-                      snapshot_every=c["snapshot_every"], out_dir=self.run_dir(dataset, method, seed),
-                      progress=progress)
-        points = G.predict_on_batch(eval_z.astype("float32"))
-        scores = mode_coverage(points, *toy_modes(dataset))
-        return scores, history, points
+        return _toy_run(self.config, self.run_dir(dataset, method, seed), dataset, method, seed, progress)
+
+    def _all_runs(self, jobs):
+        """(job, (scores, history, points)) for each (dataset, method, seed) job, in order: in this
+        process, or in ``workers`` fresh processes of one thread each (the runs are small, so two
+        single-thread runs side by side use two cores better than one run on both)."""
+        workers = min(int(self.config["workers"]), len(jobs))
+        if workers <= 1:
+            for job in jobs:
+                yield job, self.train_run(*job)
+            return
+        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+            with _single_threaded_children():  # the workers start here, on the first submissions
+                futures = [pool.submit(_toy_run, self.config, self.run_dir(*job), *job) for job in jobs]
+            for job, future in zip(jobs, futures):
+                yield job, future.result()
 
     def train(self, progress=True):
         """Every (dataset, method, seed) run; write points and results.json; return the results."""
         _write_description(self.out_dir, self._describe())
         started = time.perf_counter()
-        runs, summary = [], {}
+        jobs = [(d, m, s) for d in self.config["datasets"] for m in self.config["methods"] for s in self.seeds]
+        runs = []
+        for (dataset, method, seed), (scores, history, points) in self._all_runs(jobs):
+            runs.append({"dataset": dataset, "method": method, "seed": seed, **scores,
+                         "train_seconds": round(history.wall_time, 1)})
+            if seed == self.seed:
+                np.save(self.out_dir / f"points_{dataset}_{method}.npy", points)
+            if progress:
+                print(f"{dataset:4s} {method:13s} seed {seed}: {scores['modes']:2d}/{scores['n_modes']} "
+                      f"modes, {100 * scores['high_quality']:5.1f} % high quality, reverse KL "
+                      f"{scores['reverse_kl']:.3f} ({history.wall_time:.0f} s)", flush=True)
+        summary = {}
         for dataset in self.config["datasets"]:
             for method in self.config["methods"]:
-                for seed in self.seeds:
-                    scores, history, points = self.train_run(dataset, method, seed)
-                    runs.append({"dataset": dataset, "method": method, "seed": seed, **scores,
-                                 "train_seconds": round(history.wall_time, 1)})
-                    if seed == self.seed:
-                        np.save(self.out_dir / f"points_{dataset}_{method}.npy", points)
-                    if progress:
-                        print(f"{dataset:4s} {method:13s} seed {seed}: {scores['modes']:2d}/{scores['n_modes']} "
-                              f"modes, {100 * scores['high_quality']:5.1f} % high quality, reverse KL "
-                              f"{scores['reverse_kl']:.3f} ({history.wall_time:.0f} s)", flush=True)
                 mine = [r for r in runs if r["dataset"] == dataset and r["method"] == method]
                 summary.setdefault(dataset, {})[method] = {
                     key: _mean_std([r[key] for r in mine]) for key in ("modes", "high_quality", "reverse_kl")

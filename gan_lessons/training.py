@@ -26,6 +26,9 @@ class NonFiniteLossError(RuntimeError):
         super().__init__(message)
         self.history = history
 
+    def __reduce__(self):  # so that it crosses from a worker process intact (lesson 04 runs in a pool)
+        return type(self), (str(self), self.history)
+
 
 def gan_step(models, real_images, rng, real_label=1.0):
     """One step of the original GAN (Goodfellow et al. 2014) with the non-saturating G loss.

@@ -2,6 +2,8 @@
 
 import json
 import math
+import os
+import pickle
 
 import keras
 import numpy as np
@@ -14,9 +16,10 @@ from gan_lessons.data import sample_toy, toy_modes
 from gan_lessons.lessons import ModeCollapseLesson, build_toy_gan, lesson_config
 from gan_lessons.metrics import mode_coverage
 from gan_lessons.models import MinibatchStd, packed_generator, toy_discriminator, toy_generator
-from gan_lessons.training import gan_step, pacgan_step
+from gan_lessons.training import History, NonFiniteLossError, gan_step, pacgan_step
 
 RING, RING_SIGMA = toy_modes("ring")
+THREADS_BEFORE = os.environ.get("TF_NUM_INTRAOP_THREADS")
 
 
 # --- datasets ----------------------------------------------------------------------------------
@@ -239,6 +242,32 @@ def test_same_seed_same_runs_and_finished_runs_are_loaded(tmp_path, tiny_lesson)
                                  seeds=2).history("grid", "minibatch_std", 1)
     assert history.snapshot_steps == [0, 5, 10] and history.snapshots[0].shape == (32, 2)
     assert history.snapshots[0].dtype == np.float32 and np.abs(history.snapshots[0]).max() > 1.0  # points, not pixels
+
+
+def test_runs_in_worker_processes_give_the_same_results(tmp_path, tiny_lesson):
+    """workers=2 trains the runs in two fresh processes; seeded runs must not notice."""
+    def train(name, workers):
+        return ModeCollapseLesson(quick=True, out_dir=tmp_path / name, workers=workers).train(progress=False)
+
+    def scores(results):
+        return [{k: v for k, v in run.items() if k != "train_seconds"} for run in results["runs"]]
+
+    alone, pooled = train("alone", 1), train("pooled", 2)
+    assert [(r["dataset"], r["method"]) for r in pooled["runs"]] == [
+        ("ring", "vanilla"), ("ring", "pacgan"), ("grid", "vanilla"), ("grid", "pacgan")]
+    assert scores(pooled) == scores(alone)
+    np.testing.assert_array_equal(np.load(tmp_path / "alone" / "points_grid_pacgan.npy"),
+                                  np.load(tmp_path / "pooled" / "points_grid_pacgan.npy"))
+    assert os.environ.get("TF_NUM_INTRAOP_THREADS") == THREADS_BEFORE  # the parent's settings are put back
+
+
+def test_non_finite_loss_error_survives_pickling():
+    """A run that blows up in a worker process reaches the parent with its message and history."""
+    history = History()
+    history.append(3, {"d_loss": float("nan")})
+    error = pickle.loads(pickle.dumps(NonFiniteLossError("d_loss is nan at step 3: lower the learning rate", history)))
+    assert isinstance(error, NonFiniteLossError) and "lower the learning rate" in str(error)
+    assert error.history.step == 3
 
 
 def test_cli_trains_every_method_on_both_datasets(tmp_path, tiny_lesson, capsys):
