@@ -62,20 +62,52 @@ def plot_losses(history, keys=None, smooth=100, ax=None, title="Pérdidas durant
     return ax
 
 
-def save_gif(history, path, n_images=36, ncols=6, max_frames=16, scale=1, duration_ms=300):
+def points_image(points, lim, size=128, marks=()):
+    """Draw 2-D points (N, 2) as a (size, size, 1) picture in [0, 1]: white background, each point a dark
+    pixel, ``marks`` (e.g. the true modes) as grey crosses; the square [-lim, lim]^2, y upwards."""
+    points = np.asarray(points, dtype="float32")
+    if points.ndim != 2 or points.shape[1] != 2:
+        raise ValueError(f"expected points shaped (N, 2), got {points.shape}")
+    if not lim or lim <= 0:
+        raise ValueError(f"lim must be a positive half-width of the square to draw, got {lim!r}")
+
+    def pixels(xy):
+        xy = np.asarray(xy, dtype="float32").reshape(-1, 2)
+        col = np.floor((xy[:, 0] + lim) / (2 * lim) * size).astype(int)
+        row = np.floor((lim - xy[:, 1]) / (2 * lim) * size).astype(int)
+        inside = (col >= 0) & (col < size) & (row >= 0) & (row < size)
+        return row[inside], col[inside]
+
+    picture = np.ones((size, size, 1), "float32")
+    for r, c in zip(*pixels(marks)):
+        for dr, dc in ((0, 0), (-2, 0), (-1, 0), (1, 0), (2, 0), (0, -2), (0, -1), (0, 1), (0, 2)):
+            if 0 <= r + dr < size and 0 <= c + dc < size:
+                picture[r + dr, c + dc] = 0.7
+    picture[pixels(points)] = 0.0
+    return picture
+
+
+def save_gif(history, path, n_images=36, ncols=6, max_frames=16, scale=1, duration_ms=300, lim=None, marks=()):
     """Write a GIF of the first ``n_images`` of each snapshot in ``history``.
 
     At most ``max_frames`` snapshots, evenly spaced, the first and last included; small enough to
-    embed in a notebook (a few hundred kB).
+    embed in a notebook (a few hundred kB). Snapshots of 2-D points (lesson 04) are drawn with
+    :func:`points_image` on the square [-lim, lim]^2 (default: just wide enough for every snapshot),
+    with ``marks`` (the true modes) in grey.
     """
     from PIL import Image, ImageDraw
 
     if not history.snapshots:
         raise ValueError("this history has no snapshots: pass sample= and snapshot_every= to fit()")
+    points = history.snapshots[0].ndim == 2
+    if points and lim is None:
+        lim = 1.1 * max(float(np.abs(s).max()) for s in history.snapshots) or 1.0
     picks = np.unique(np.linspace(0, len(history.snapshots) - 1, max_frames).round().astype(int))
     frames = []
     for k in picks:
-        grid = np.round(tile(history.snapshots[k][:n_images], ncols) * 255).astype(np.uint8)
+        snapshot = history.snapshots[k]
+        grid = points_image(snapshot, lim, marks=marks) if points else tile(snapshot[:n_images], ncols)
+        grid = np.round(grid * 255).astype(np.uint8)
         grid = np.repeat(np.repeat(grid, scale, 0), scale, 1)
         mode = "L" if grid.shape[-1] == 1 else "RGB"
         frame = Image.fromarray(grid[..., 0] if mode == "L" else grid, mode)

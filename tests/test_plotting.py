@@ -1,0 +1,63 @@
+"""The pictures of training: grids and the GIF of the snapshots, for images and for 2-D points."""
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from gan_lessons.plotting import points_image, save_gif, tile
+from gan_lessons.training import History
+
+
+def frames_of(path, durations=None):
+    gif = Image.open(path)
+    frames = []
+    for k in range(gif.n_frames):
+        gif.seek(k)
+        frames.append(np.asarray(gif.convert("L")))
+        if durations is not None:
+            durations.append(gif.info["duration"])
+    return frames
+
+
+def test_tile_lays_images_out_in_rows():
+    images = np.zeros((5, 2, 3, 1), "float32")
+    images[4] = 1.0
+    grid = tile(images, ncols=2, pad=1, pad_value=0.5)
+    assert grid.shape == (3 * 3 + 1, 2 * 4 + 1, 1)
+    assert grid[7:9, 1:4].min() == 1.0 and grid[7:9, 5:8].max() == 0.5  # image 4 alone in the last row
+    with pytest.raises(ValueError, match="expected images"):
+        tile(np.zeros((2, 3)))
+
+
+def test_gif_of_image_snapshots_has_one_frame_per_pick_and_lingers(tmp_path):
+    history = History()
+    for step in range(0, 50, 10):
+        history.add_snapshot(step, np.full((4, 8, 8, 1), step / 40.0))
+    durations = []
+    frames = frames_of(save_gif(history, tmp_path / "a" / "train.gif", n_images=4, ncols=2, max_frames=3,
+                                duration_ms=100), durations)
+    assert len(frames) == 3  # snapshots 0, 2 and 4 (first, middle, last)
+    assert durations == [100, 100, 400]  # the last one lingers (Pillow merges the repeated frames)
+    assert frames[0].shape == (12 + 2 * 9 + 1, 2 * 9 + 1)
+    assert frames[0][20, 5] < 10 and frames[2][20, 5] > 245  # step 0 black, step 40 white
+
+
+def test_gif_of_point_snapshots_draws_where_the_points_are(tmp_path):
+    history = History()
+    history.add_snapshot(0, np.zeros((10, 2)))  # every point at the centre
+    history.add_snapshot(5, np.full((10, 2), [1.0, 1.0]))  # every point at the top-right corner
+    frames = frames_of(save_gif(history, tmp_path / "points.gif", lim=2.0, marks=[[-1.0, -1.0]]))
+    first, last = frames[0][12:], frames[1][12:]  # below the caption
+    assert first.shape == (128, 128)
+    assert first[64, 64] < 10 and last[64, 64] > 245
+    assert last[32, 96] < 10 and first[32, 96] > 245  # (1, 1) is a quarter down, three quarters across
+    assert 150 < first[96, 32] < 200  # the mark at (-1, -1), grey in every frame
+
+
+def test_points_image_refuses_bad_input():
+    with pytest.raises(ValueError, match="expected points"):
+        points_image(np.zeros((4, 3)), lim=1.0)
+    with pytest.raises(ValueError, match="lim must be"):
+        points_image(np.zeros((4, 2)), lim=0)
+    with pytest.raises(ValueError, match="no snapshots"):
+        save_gif(History(), "x.gif")
