@@ -98,8 +98,9 @@ CONFIGS["cgan"] = {
 # as they occur. No digit label is used. clusters = 0 gives back the plain DCGAN.
 CONFIGS["dcgan"].update({
     "clusters": 20,  # k of k-means on the 50 principal components of the 60,000 training digits
-    "label_code": "embedding",  # a learned code per cluster: D reads d_label_dim planes, not k
-    "g_label_dim": 16,
+    "label_code": "onehot",  # G: the cluster's one-hot vector joined to z
+    "g_label_dim": 16,  # (used by an "embedding" label_code)
+    "d_label_code": "embedding",  # D: a learned code per cluster, d_label_dim planes instead of k
     "d_label_dim": 1,
     "wrong_label_fraction": 0.0,  # real digits shown to D with another cluster's id, as fakes
 })
@@ -238,9 +239,10 @@ def _build_dcgan(config, conditional=False):
         labels = mnist_clusters(clusters) if clusters else y_train.astype("int32")
         n_classes = clusters or 10
         probs = np.bincount(labels, minlength=n_classes) / len(labels) if clusters else None
-        label = dict(label_code=c["label_code"], n_classes=n_classes)
-        generator = functools.partial(cgan_generator, c["latent_dim"], label_dim=c["g_label_dim"], **label, **g_kwargs)
-        D = cgan_discriminator(label_dim=c["d_label_dim"], **label, **d_kwargs)
+        generator = functools.partial(cgan_generator, c["latent_dim"], n_classes=n_classes, label_code=c["label_code"],
+                                      label_dim=c["g_label_dim"], **g_kwargs)
+        D = cgan_discriminator(n_classes=n_classes, label_code=c.get("d_label_code", c["label_code"]),
+                               label_dim=c["d_label_dim"], **d_kwargs)
         step = functools.partial(ema_gan_step, base_step=cgan_step, real_label=c["real_label"], n_classes=n_classes,
                                  label_probs=probs, wrong_label_fraction=c["wrong_label_fraction"],
                                  ema_decay=c["ema_decay"])
@@ -337,8 +339,8 @@ class Experiment:
         self.conditional = len(self.generator.inputs) == 2 and not clusters
         self.fixed_z = self._fixed_inputs(seed)  # what the snapshots show, the same all along
         self.fixed_labels = np.repeat(np.arange(10), 10) if self.conditional else None
-        if clusters:  # the snapshots' cluster ids, drawn once, grouped by cluster
-            self.fixed_labels = np.sort(requested_labels(len(self.fixed_z), self.cluster_probs, seed))
+        if clusters:  # the snapshots' cluster ids, drawn once by cluster size
+            self.fixed_labels = requested_labels(len(self.fixed_z), self.cluster_probs, seed)
         self.history = None
 
     def _fixed_inputs(self, seed):
