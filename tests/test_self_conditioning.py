@@ -104,7 +104,23 @@ def test_default_codes_g_reads_a_one_hot_cluster_d_a_single_learned_plane(tmp_pa
     assert exp.models["discriminator"].get_layer("dcgan_discriminator").inputs[0].shape[1:] == (28, 28, 2)
 
 
-@pytest.mark.parametrize("g_code, d_code, wrong", [("onehot", "embedding", 0.0), ("embedding", "onehot", 0.5)])
+def test_projection_discriminator_starts_blind_to_the_label_and_reads_it_through_its_features():
+    set_seed(0)
+    D = cgan_discriminator(n_classes=4, label_code="projection", channels=(4, 8), kernel_size=3)
+    assert D.get_layer("dcgan_features").inputs[0].shape[1:] == (28, 28, 1)  # no label planes: no extra cost
+    image = np.repeat(np.random.default_rng(1).uniform(-1, 1, (1, 28, 28, 1)).astype("float32"), 4, axis=0)
+    labels = np.arange(4, dtype="int32")
+    p = np.asarray(D([image, labels]))[:, 0]
+    assert ((p > 0) & (p < 1)).all() and np.allclose(p, p[0])  # label vectors start at 0: lesson 02's D
+    table = D.get_layer("d_label_projection")
+    table.set_weights([np.random.default_rng(2).normal(0, 0.1, table.get_weights()[0].shape)])
+    assert np.unique(np.round(np.asarray(D([image, labels]))[:, 0], 6)).size == 4
+    with pytest.raises(ValueError, match="label_code must be one of"):
+        cgan_generator(8, label_code="projection")  # G has no features to project on
+
+
+@pytest.mark.parametrize("g_code, d_code, wrong", [("onehot", "embedding", 0.0), ("embedding", "onehot", 0.5),
+                                                   ("onehot", "projection", 0.5)])
 def test_self_conditioned_step_trains_d_then_g_on_cluster_ids(tmp_path, g_code, d_code, wrong):
     exp = tiny_self_conditioned(tmp_path, label_code=g_code, d_label_code=d_code, wrong_label_fraction=wrong)
     images, ids = exp.data
