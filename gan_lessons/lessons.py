@@ -97,12 +97,12 @@ CONFIGS["cgan"] = {
 # clusters and the DCGAN is lesson 03's conditional GAN trained on the cluster ids, drawn for G as often
 # as they occur. No digit label is used. clusters = 0 gives back the plain DCGAN.
 CONFIGS["dcgan"].update({
-    "clusters": 20,  # k of k-means on the 50 principal components of the 60,000 training digits
+    "clusters": 50,  # k of k-means on the 50 principal components of the 60,000 training digits
     "label_code": "onehot",  # G: the cluster's one-hot vector joined to z
     "g_label_dim": 16,  # (used by an "embedding" label_code)
-    "d_label_code": "embedding",  # D: a learned code per cluster, d_label_dim planes instead of k
-    "d_label_dim": 1,
-    "wrong_label_fraction": 0.0,  # real digits shown to D with another cluster's id, as fakes
+    "d_label_code": "projection",  # D: projection discriminator, no label planes (or "onehot": k planes)
+    "d_label_dim": 1,  # (used by an "embedding" d_label_code)
+    "wrong_label_fraction": 0.5,  # real digits shown to D with another cluster's id, as fakes
 })
 
 # Lesson 05: Google-style emoji -> Twitter-style emoji (32x32, data/emoji.npz). "pix2pix_l1" is the

@@ -97,11 +97,13 @@ def tiny_self_conditioned(out_dir, **overrides):
     return Experiment("dcgan", quick=True, out_dir=out_dir, **dict(settings, **overrides))
 
 
-def test_default_codes_g_reads_a_one_hot_cluster_d_a_single_learned_plane(tmp_path):
+def test_default_codes_g_reads_a_one_hot_cluster_d_projects_it(tmp_path):
     exp = tiny_self_conditioned(tmp_path)
     assert exp.models["generator"].get_layer("g_label_code").outputs[0].shape[-1] == K  # one-hot of the cluster
-    # D's input: the image and one plane, whatever k is (k one-hot planes would make its first layer k times dearer)
-    assert exp.models["discriminator"].get_layer("dcgan_discriminator").inputs[0].shape[1:] == (28, 28, 2)
+    # D's convolutions read the image alone, whatever k is (k one-hot planes would make its first layer dearer)
+    D = exp.models["discriminator"]
+    assert D.get_layer("dcgan_features").inputs[0].shape[1:] == (28, 28, 1)
+    assert D.get_layer("d_label_projection").get_weights()[0].shape[0] == K
 
 
 def test_projection_discriminator_starts_blind_to_the_label_and_reads_it_through_its_features():
