@@ -103,6 +103,7 @@ CONFIGS["dcgan"].update({
     "d_label_code": "projection",  # D: projection discriminator, no label planes (or "onehot": k planes)
     "d_label_dim": 1,  # (used by an "embedding" d_label_code)
     "wrong_label_fraction": 0.5,  # real digits shown to D with another cluster's id, as fakes
+    "steps": 10000,  # (lesson 03 keeps 12,000)
 })
 
 # Lesson 05: Google-style emoji -> Twitter-style emoji (32x32, data/emoji.npz). "pix2pix_l1" is the
