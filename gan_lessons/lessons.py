@@ -20,8 +20,8 @@ import keras
 import numpy as np
 
 from . import CHECKPOINT_DIR, quick_mode, set_seed
-from .data import (TOY_DATASETS, check_image_batch, jitter_pairs, load_emoji, load_mnist, sample_toy, scale_images,
-                   toy_modes, unpaired_emoji, unscale_images)
+from .data import (TOY_DATASETS, check_image_batch, jitter_pairs, load_emoji, load_mnist, mnist_clusters, sample_toy,
+                   scale_images, toy_modes, unpaired_emoji, unscale_images)
 from .metrics import mean_absolute_error, mode_coverage, translation_scores
 from .models import (ImagePool, build_cyclegan, build_gan, build_pix2pix, cgan_discriminator, cgan_generator,
                      dcgan_discriminator, dcgan_generator, mlp_discriminator, mlp_generator, packed_generator,
@@ -88,7 +88,8 @@ CONFIGS = {
     },
 }
 
-# Lesson 03: lesson 02's DCGAN settings, plus how the label reaches the two networks.
+# Lesson 03: lesson 02's DCGAN networks and training settings (as they were before lesson 02 became
+# self-conditioned), plus how the label reaches the two networks.
 CONFIGS["cgan"] = {
     **CONFIGS["dcgan"],
     "label_code": "onehot",  # or "embedding" (then:)
@@ -96,6 +97,19 @@ CONFIGS["cgan"] = {
     "d_label_dim": 1,  # label planes added to D's input image
     "wrong_label_fraction": 0.5,  # real digits shown to D with a wrong label, as fakes
 }
+
+# Lesson 02 is self-conditioned (Liu et al. 2020): the unlabelled digits are grouped into k-means
+# clusters and the DCGAN is lesson 03's conditional GAN trained on the cluster ids, drawn for G as often
+# as they occur. No digit label is used. clusters = 0 gives back the plain DCGAN.
+CONFIGS["dcgan"].update({
+    "clusters": 50,  # k of k-means on the 50 principal components of the 60,000 training digits
+    "label_code": "onehot",  # G: the cluster's one-hot vector joined to z
+    "g_label_dim": 16,  # (used by an "embedding" label_code)
+    "d_label_code": "projection",  # D: projection discriminator, no label planes (or "onehot": k planes)
+    "d_label_dim": 1,  # (used by an "embedding" d_label_code)
+    "wrong_label_fraction": 0.5,  # real digits shown to D with another cluster's id, as fakes
+    "steps": 10000,  # (lesson 03 keeps 12,000)
+})
 
 # Lesson 05: Google-style emoji -> Twitter-style emoji (32x32, data/emoji.npz). "pix2pix_l1" is the
 # same U-Net trained with the L1 loss alone, the baseline that shows what the adversarial term adds.
@@ -216,25 +230,37 @@ def _build_mlp_gan(config):
 
 
 def _build_dcgan(config, conditional=False):
-    """Lesson 02's DCGAN, or lesson 03's conditional GAN built on it: G, D, composite, EMA copy of G."""
+    """Lesson 02's DCGAN, or lesson 03's conditional GAN built on it: G, D, composite, EMA copy of G.
+
+    With ``clusters`` = k > 0 (lesson 02, self-conditioned) the conditional networks are trained on
+    the k-means cluster ids of the training digits instead of their labels, asked for in proportion
+    to the cluster sizes.
+    """
     c = config
+    clusters = c.get("clusters", 0)  # lesson 03 (cgan) has no such setting: it learns from the digit labels
+    (x_train, y_train), _ = load_mnist()
     g_kwargs = dict(channels=c["g_channels"], kernel_size=c["kernel_size"], extra_convs=c["g_extra_convs"])
     d_kwargs = dict(channels=c["d_channels"], kernel_size=c["kernel_size"], dropout=c["dropout"])
-    if conditional:
-        label = dict(label_code=c["label_code"])
-        generator = functools.partial(cgan_generator, c["latent_dim"], label_dim=c["g_label_dim"], **label, **g_kwargs)
-        D = cgan_discriminator(label_dim=c["d_label_dim"], **label, **d_kwargs)
-        step = functools.partial(ema_gan_step, base_step=cgan_step, real_label=c["real_label"],
-                                 wrong_label_fraction=c["wrong_label_fraction"], ema_decay=c["ema_decay"])
+    if conditional or clusters:
+        labels = mnist_clusters(clusters) if clusters else y_train.astype("int32")
+        n_classes = clusters or 10
+        probs = np.bincount(labels, minlength=n_classes) / len(labels) if clusters else None
+        generator = functools.partial(cgan_generator, c["latent_dim"], n_classes=n_classes, label_code=c["label_code"],
+                                      label_dim=c["g_label_dim"], **g_kwargs)
+        D = cgan_discriminator(n_classes=n_classes, label_code=c.get("d_label_code", c["label_code"]),
+                               label_dim=c["d_label_dim"], **d_kwargs)
+        step = functools.partial(ema_gan_step, base_step=cgan_step, real_label=c["real_label"], n_classes=n_classes,
+                                 label_probs=probs, wrong_label_fraction=c["wrong_label_fraction"],
+                                 ema_decay=c["ema_decay"])
+        data = (scale_images(x_train), labels)
     else:
         generator = functools.partial(dcgan_generator, c["latent_dim"], **g_kwargs)
         D = dcgan_discriminator(**d_kwargs)
         step = functools.partial(ema_gan_step, real_label=c["real_label"], ema_decay=c["ema_decay"])
+        data = scale_images(x_train)
     G, G_ema = generator(name="generator"), generator(name="generator_ema")
     G_ema.set_weights(G.get_weights())
     gan = build_gan(G, D, _adam(c, "d"), _adam(c, "g"))
-    (x_train, y_train), _ = load_mnist()
-    data = (scale_images(x_train), y_train.astype("int32")) if conditional else scale_images(x_train)
     return {"generator": G, "discriminator": D, "gan": gan, "generator_ema": G_ema}, step, data
 
 
@@ -283,9 +309,13 @@ _BUILDERS = {"mlp_gan": _build_mlp_gan, "dcgan": _build_dcgan, "cgan": functools
              "pix2pix": _build_pix2pix, "pix2pix_l1": _build_pix2pix, "cyclegan": _build_cyclegan}
 
 
-def requested_labels(n):
-    """The digits a conditional lesson asks for when none are given: 0, 1, ..., 9, 0, 1, ... (n of them)."""
-    return np.arange(n) % 10
+def requested_labels(n, probs=None, seed=0):
+    """The labels a lesson asks its generator for when none are given: the digits 0, 1, ..., 9, 0, 1, ...
+    (n of them) for a conditional lesson; for a self-conditioned one (``probs``, the cluster sizes as
+    fractions) n cluster ids drawn with those probabilities and ``seed``."""
+    if probs is None:
+        return np.arange(n) % 10
+    return np.random.default_rng([seed, 1]).choice(len(probs), n, p=probs).astype("int32")
 
 
 class Experiment:
@@ -307,10 +337,16 @@ class Experiment:
         self.models, self.step, self.data = _BUILDERS[lesson](self.config)
         # Samples come from the weight-averaged generator when the lesson keeps one.
         self.generator = self.models.get("generator_ema", self.models["generator"])
-        # A conditional G takes [z, label]: its snapshots are 10 x 10 grids, row k asked for digit k.
-        self.conditional = len(self.generator.inputs) == 2
+        # A self-conditioned G (lesson 02, clusters > 0) takes [z, cluster id]; generate() draws the ids
+        # in proportion to the cluster sizes, so from outside it is an unconditional GAN.
+        clusters = self.config.get("clusters", 0)
+        self.cluster_probs = np.bincount(self.data[1], minlength=clusters) / len(self.data[1]) if clusters else None
+        # A conditional G takes [z, digit]: its snapshots are 10 x 10 grids, row k asked for digit k.
+        self.conditional = len(self.generator.inputs) == 2 and not clusters
         self.fixed_z = self._fixed_inputs(seed)  # what the snapshots show, the same all along
         self.fixed_labels = np.repeat(np.arange(10), 10) if self.conditional else None
+        if clusters:  # the snapshots' cluster ids, drawn once by cluster size
+            self.fixed_labels = requested_labels(len(self.fixed_z), self.cluster_probs, seed)
         self.history = None
 
     def _fixed_inputs(self, seed):
@@ -341,7 +377,8 @@ class Experiment:
     def generate(self, n=None, seed=0, z=None, labels=None, generator=None, batch_size=1000):
         """``n`` samples in [0, 1] from latent vectors drawn with ``seed`` (or from the given ``z``).
 
-        A conditional lesson draws the digits in ``labels`` (default: 0, 1, ..., 9, 0, 1, ...).
+        A conditional lesson draws the digits in ``labels`` (default: 0, 1, ..., 9, 0, 1, ...); a
+        self-conditioned one the cluster ids in ``labels`` (default: drawn by cluster size with ``seed``).
         ``generator`` defaults to the lesson's sampling generator (the weight-averaged copy if any).
         """
         generator = generator or self.generator
@@ -351,17 +388,21 @@ class Experiment:
             z = np.random.default_rng(seed).standard_normal((n, generator.inputs[0].shape[-1]))
         z = np.asarray(z, dtype="float32")
         inputs = [z]
-        if self.conditional:
-            labels = requested_labels(len(z)) if labels is None else np.asarray(labels).reshape(-1)
-            if len(labels) != len(z) or not np.all((labels >= 0) & (labels <= 9) & (labels == np.round(labels))):
-                raise ValueError(f"labels must be {len(z)} whole numbers between 0 and 9, one per sample")
+        takes_labels = self.conditional or self.cluster_probs is not None
+        if takes_labels:
+            labels = (requested_labels(len(z), self.cluster_probs, seed) if labels is None
+                      else np.asarray(labels).reshape(-1))
+            top = 9 if self.conditional else len(self.cluster_probs) - 1
+            if len(labels) != len(z) or not np.all((labels >= 0) & (labels <= top) & (labels == np.round(labels))):
+                what = "" if self.conditional else " (cluster ids)"
+                raise ValueError(f"labels must be {len(z)} whole numbers between 0 and {top}{what}, one per sample")
             inputs.append(labels.astype("int32"))
         elif labels is not None:
             raise ValueError(f"{self.lesson} is not conditional: it takes no labels")
         out = []
         for i in range(0, len(z), batch_size):
             chunk = [x[i:i + batch_size] for x in inputs]
-            out.append(generator.predict_on_batch(chunk if self.conditional else chunk[0]))
+            out.append(generator.predict_on_batch(chunk if takes_labels else chunk[0]))
         return unscale_images(np.concatenate(out))
 
     def evaluate(self, n=10000, seed=1, generator=None):

@@ -58,7 +58,14 @@ def gan_step(models, real_images, rng, real_label=1.0):
     return {"d_loss": d_loss, "g_loss": g_loss}
 
 
-def cgan_step(models, batch, rng, real_label=1.0, n_classes=10, wrong_label_fraction=0.0):
+def _draw_labels(rng, n, n_classes, probs=None):
+    """``n`` labels in 0..n_classes-1: uniform, or with the probabilities ``probs``."""
+    if probs is None:
+        return rng.integers(0, n_classes, n).astype("int32")
+    return rng.choice(n_classes, n, p=probs).astype("int32")
+
+
+def cgan_step(models, batch, rng, real_label=1.0, n_classes=10, wrong_label_fraction=0.0, label_probs=None):
     """One step of the conditional GAN (Mirza & Osindero 2014): :func:`gan_step` with labels.
 
     ``batch`` is (images, labels). D learns that (real image, its label) is real and that
@@ -66,11 +73,15 @@ def cgan_step(models, batch, rng, real_label=1.0, n_classes=10, wrong_label_frac
     ``gan = D(G(z, y), y)`` to make D answer "real". With ``wrong_label_fraction`` > 0, D also sees
     that fraction of the real images paired with a wrong label, as fakes (the matching-aware D of
     Reed et al. 2016): a good digit of the wrong class must be rejected too.
+
+    ``label_probs`` (n_classes probabilities) makes the asked labels follow the data's label
+    frequencies instead of the uniform draw: lesson 02's self-conditioned GAN asks for clusters of
+    unequal size as often as they occur.
     """
     G, D, gan = models["generator"], models["discriminator"], models["gan"]
     real_images, real_labels = batch
     n, latent_dim = len(real_images), G.inputs[0].shape[-1]
-    asked = rng.integers(0, n_classes, n).astype("int32")
+    asked = _draw_labels(rng, n, n_classes, label_probs)
     fake_images = G.predict_on_batch([rng.standard_normal((n, latent_dim), dtype="float32"), asked])
 
     images, labels = [real_images, fake_images], [real_labels, asked]
@@ -84,7 +95,7 @@ def cgan_step(models, batch, rng, real_label=1.0, n_classes=10, wrong_label_frac
                               np.concatenate(targets).astype("float32")[:, None])
 
     D.trainable = False
-    asked = rng.integers(0, n_classes, n).astype("int32")
+    asked = _draw_labels(rng, n, n_classes, label_probs)
     z = rng.standard_normal((n, latent_dim), dtype="float32")
     g_loss = gan.train_on_batch([z, asked], np.ones((n, 1), dtype="float32"))
     return {"d_loss": d_loss, "g_loss": g_loss}

@@ -62,7 +62,7 @@ def tiny_dcgan_experiment(out_dir, **overrides):
     from gan_lessons.lessons import Experiment
 
     settings = dict(g_channels=[8, 4], d_channels=[4, 8], latent_dim=8, batch_size=16, steps=6,
-                    snapshot_every=3, checkpoint_every=3)
+                    snapshot_every=3, checkpoint_every=3, clusters=0)  # the plain DCGAN (self-conditioning: below)
     settings.update(overrides)
     return Experiment("dcgan", quick=True, out_dir=out_dir, **settings)
 
@@ -82,12 +82,13 @@ def test_dcgan_lesson_step_trains_d_then_g_and_only_averages_the_ema_copy(tmp_pa
         np.testing.assert_allclose(e_new, decay * e_old + (1 - decay) * g_new, rtol=1e-5, atol=1e-6)
 
 
-def test_interrupted_dcgan_run_resumes_exactly_with_lr_schedule_and_ema(tmp_path):
-    straight = tiny_dcgan_experiment(tmp_path / "a")
+@pytest.mark.parametrize("clusters", [0, 5])
+def test_interrupted_dcgan_run_resumes_exactly_with_lr_schedule_and_ema(tmp_path, clusters):
+    straight = tiny_dcgan_experiment(tmp_path / "a", clusters=clusters)
     assert straight.config["lr_decay"]
     h_straight = straight.train(progress=False)
 
-    interrupted = tiny_dcgan_experiment(tmp_path / "b")
+    interrupted = tiny_dcgan_experiment(tmp_path / "b", clusters=clusters)
     calls, step = [], interrupted.step
 
     def step_then_crash(*args):
@@ -99,7 +100,7 @@ def test_interrupted_dcgan_run_resumes_exactly_with_lr_schedule_and_ema(tmp_path
     interrupted.step = step_then_crash
     with pytest.raises(KeyboardInterrupt):
         interrupted.train(progress=False)
-    resumed = tiny_dcgan_experiment(tmp_path / "b")
+    resumed = tiny_dcgan_experiment(tmp_path / "b", clusters=clusters)
     h_resumed = resumed.train(progress=False)
     assert h_resumed.logs == h_straight.logs
     for a, b in zip(weights_of(straight.models["generator_ema"]), weights_of(resumed.models["generator_ema"])):

@@ -11,6 +11,9 @@ So the conditional models are thin wrappers: everything else is lesson 02.
     which value each digit gets.
   * ``"onehot"``: the fixed one-hot vector of the label (``n_classes`` numbers), the classic choice of
     the original paper: nothing to learn, but D's first layer reads ``n_classes`` extra planes.
+  * ``"projection"`` (D only): the projection discriminator of Miyato & Koyama (2018). D reads the image
+    alone; its score adds to the unconditional one the dot product of its last features with a learned
+    vector of the label. As cheap as no label at all, and the label acts on everything D has seen.
 """
 
 import keras
@@ -20,6 +23,7 @@ from .dcgan import dcgan_discriminator, dcgan_generator
 from .gan import check_positive_ints
 
 LABEL_CODES = ("embedding", "onehot")
+D_LABEL_CODES = LABEL_CODES + ("projection",)
 
 
 class OneHot(layers.Layer):
@@ -96,6 +100,10 @@ def cgan_discriminator(n_classes=10, label_code="embedding", label_dim=1, image_
     ``dcgan_kwargs`` (channels, kernel_size, dropout) go to :func:`dcgan_discriminator`.
     """
     height, width, depth = check_positive_ints("image_shape", image_shape, length=3)
+    if label_code == "projection":
+        return _projection_discriminator(n_classes, (height, width, depth), name, **dcgan_kwargs)
+    if label_code not in D_LABEL_CODES:
+        raise ValueError(f"label_code must be one of {D_LABEL_CODES}, got {label_code!r}")
     encode = label_encoder(n_classes, label_code, label_dim, name="d_label_code")
     k = encode.outputs[0].shape[-1]
     base = dcgan_discriminator((height, width, depth + k), name="dcgan_discriminator", **dcgan_kwargs)
@@ -103,3 +111,18 @@ def cgan_discriminator(n_classes=10, label_code="embedding", label_dim=1, image_
     y = keras.Input(shape=(), dtype="int32", name="label")
     planes = LabelPlanes(height, width)(encode(y))
     return keras.Model([x, y], base(layers.Concatenate()([x, planes])), name=name)
+
+
+def _projection_discriminator(n_classes, image_shape, name, **dcgan_kwargs):
+    """[image, label] -> sigmoid(w·φ(x) + b + e(label)·φ(x)), φ = the DCGAN discriminator's flattened
+    features (Miyato & Koyama 2018). The label vectors e start at 0: at first it is lesson 02's D."""
+    (n_classes,) = check_positive_ints("n_classes", n_classes, length=1)
+    base = dcgan_discriminator(image_shape, name="dcgan_discriminator", **dcgan_kwargs)
+    features = keras.Model(base.inputs, base.layers[-2].output, name="dcgan_features")  # up to Flatten
+    x = keras.Input(shape=image_shape, name="image")
+    y = keras.Input(shape=(), dtype="int32", name="label")
+    h = features(x)
+    label_vector = layers.Flatten()(layers.Embedding(n_classes, h.shape[-1], embeddings_initializer="zeros",
+                                                     name="d_label_projection")(y))
+    logit = layers.Add()([layers.Dense(1)(h), layers.Dot(axes=1)([label_vector, h])])
+    return keras.Model([x, y], layers.Activation("sigmoid")(logit), name=name)

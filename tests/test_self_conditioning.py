@@ -1,0 +1,181 @@
+"""Lesson 02's self-conditioned DCGAN: k-means clusters of unlabelled digits as the labels of lesson 03's cGAN."""
+import keras
+import numpy as np
+import pytest
+from conftest import assert_each_call_moves_the_right_network, changed, weights_of
+
+from gan_lessons import lessons, set_seed
+from gan_lessons.__main__ import main
+from gan_lessons.data import cluster_images, mnist_clusters
+from gan_lessons.lessons import CONFIGS, Experiment, requested_labels
+from gan_lessons.models import build_gan, cgan_discriminator, cgan_generator
+from gan_lessons.training import cgan_step
+
+K = 5  # one k for every test, so the clustering of MNIST runs once per test session
+
+
+def blobs(sizes=(50, 30, 20), seed=0):
+    """Images (N, 6, 6) made of well-separated groups: group g is bright in its own block of pixels."""
+    rng = np.random.default_rng(seed)
+    truth = np.repeat(np.arange(len(sizes)), sizes)
+    x = rng.uniform(0, 10, (len(truth), 6, 6))
+    for g in range(len(sizes)):
+        x[truth == g, g * 2:g * 2 + 2, :] += 200
+    order = rng.permutation(len(truth))
+    return x[order].astype("uint8"), truth[order]
+
+
+def test_well_separated_groups_are_recovered_exactly_and_numbered_by_size():
+    x, truth = blobs()
+    ids = cluster_images(x, 3, seed=0, pca_dims=4)
+    assert ids.shape == truth.shape and ids.dtype == np.int32
+    # the biggest group (50 images) is cluster 0, then 30 -> 1, 20 -> 2: the same partition, exactly
+    np.testing.assert_array_equal(ids, truth)
+
+
+def test_clusters_are_deterministic_for_a_seed_and_cover_every_id():
+    x, _ = blobs((40, 40, 40, 40))
+    x = x.astype("float32") / 255.0 + np.random.default_rng(1).uniform(0, 0.3, x.shape)  # floats are fine too
+    a, b = cluster_images(x, 6, seed=3), cluster_images(x, 6, seed=3)
+    np.testing.assert_array_equal(a, b)
+    assert set(a.tolist()) == set(range(6))
+    counts = np.bincount(a)
+    assert (np.diff(counts) <= 0).all()  # 0 = largest
+
+
+@pytest.mark.parametrize("x, k, message", [
+    (np.zeros((10, 36)), 2, r"\(N, H, W\) or \(N, H, W, C\)"),
+    (np.zeros((10, 6, 6)), 0, "between 1 and the 10 images"),
+    (np.zeros((10, 6, 6)), 11, "between 1 and the 10 images"),
+    (np.zeros((10, 6, 6)), 2.5, "whole number of clusters"),
+])
+def test_bad_cluster_requests_are_refused(x, k, message):
+    with pytest.raises(ValueError, match=message):
+        cluster_images(x, k)
+
+
+def test_mnist_clusters_group_similar_digits(mnist):
+    (_, y_train), _ = mnist
+    ids = mnist_clusters(K)
+    assert ids.shape == (60000,) and ids.min() == 0 and ids.max() == K - 1
+    np.testing.assert_array_equal(ids, mnist_clusters(K))  # cached, and a copy each time
+    # no labels went in, yet each cluster is dominated by a few digits: far from the 10 % of chance
+    purity = sum(np.bincount(y_train[ids == j]).max() for j in range(K)) / len(ids)
+    assert purity > 0.3, purity
+
+
+def test_requested_labels_follow_the_cluster_sizes():
+    probs = np.array([0.5, 0.3, 0.15, 0.05, 0.0])
+    labels = requested_labels(20000, probs, seed=0)
+    np.testing.assert_allclose(np.bincount(labels, minlength=5) / 20000, probs, atol=0.015)
+    np.testing.assert_array_equal(labels, requested_labels(20000, probs, seed=0))
+    assert not np.array_equal(labels[:100], requested_labels(100, probs, seed=1))
+    np.testing.assert_array_equal(requested_labels(12), np.arange(12) % 10)  # lesson 03: digits in turn
+
+
+def test_cgan_step_asks_for_labels_with_the_given_probabilities(real_images):
+    set_seed(0)
+    G = cgan_generator(8, n_classes=4, label_dim=2, channels=(8, 4), kernel_size=3)
+    D = cgan_discriminator(n_classes=4, channels=(4, 8), kernel_size=3)
+    models = {"generator": G, "discriminator": D,
+              "gan": build_gan(G, D, keras.optimizers.Adam(1e-3), keras.optimizers.Adam(1e-3))}
+    asked = []
+    for key in ("discriminator", "gan"):
+        original = models[key].train_on_batch
+        models[key].train_on_batch = lambda x, y, original=original: asked.append(x[1][-64:]) or original(x, y)
+    rng = np.random.default_rng(0)
+    batch = (real_images[:64], np.full(64, 3, "int32"))
+    for _ in range(3):
+        cgan_step(models, batch, rng, n_classes=4, label_probs=[0.9, 0.1, 0.0, 0.0])
+    asked = np.concatenate(asked)
+    assert set(asked.tolist()) <= {0, 1} and np.mean(asked == 0) > 0.75
+
+
+def tiny_self_conditioned(out_dir, **overrides):
+    settings = dict(g_channels=[8, 4], d_channels=[4, 8], latent_dim=8, g_label_dim=4, batch_size=16, steps=4,
+                    snapshot_every=2, checkpoint_every=2, clusters=K)
+    return Experiment("dcgan", quick=True, out_dir=out_dir, **dict(settings, **overrides))
+
+
+def test_default_codes_g_reads_a_one_hot_cluster_d_projects_it(tmp_path):
+    exp = tiny_self_conditioned(tmp_path)
+    assert exp.models["generator"].get_layer("g_label_code").outputs[0].shape[-1] == K  # one-hot of the cluster
+    # D's convolutions read the image alone, whatever k is (k one-hot planes would make its first layer dearer)
+    D = exp.models["discriminator"]
+    assert D.get_layer("dcgan_features").inputs[0].shape[1:] == (28, 28, 1)
+    assert D.get_layer("d_label_projection").get_weights()[0].shape[0] == K
+
+
+def test_projection_discriminator_starts_blind_to_the_label_and_reads_it_through_its_features():
+    set_seed(0)
+    D = cgan_discriminator(n_classes=4, label_code="projection", channels=(4, 8), kernel_size=3)
+    assert D.get_layer("dcgan_features").inputs[0].shape[1:] == (28, 28, 1)  # no label planes: no extra cost
+    image = np.repeat(np.random.default_rng(1).uniform(-1, 1, (1, 28, 28, 1)).astype("float32"), 4, axis=0)
+    labels = np.arange(4, dtype="int32")
+    p = np.asarray(D([image, labels]))[:, 0]
+    assert ((p > 0) & (p < 1)).all() and np.allclose(p, p[0])  # label vectors start at 0: lesson 02's D
+    table = D.get_layer("d_label_projection")
+    table.set_weights([np.random.default_rng(2).normal(0, 0.1, table.get_weights()[0].shape)])
+    assert np.unique(np.round(np.asarray(D([image, labels]))[:, 0], 6)).size == 4
+    with pytest.raises(ValueError, match="label_code must be one of"):
+        cgan_generator(8, label_code="projection")  # G has no features to project on
+
+
+@pytest.mark.parametrize("g_code, d_code, wrong", [("onehot", "embedding", 0.0), ("embedding", "onehot", 0.5),
+                                                   ("onehot", "projection", 0.5)])
+def test_self_conditioned_step_trains_d_then_g_on_cluster_ids(tmp_path, g_code, d_code, wrong):
+    exp = tiny_self_conditioned(tmp_path, label_code=g_code, d_label_code=d_code, wrong_label_fraction=wrong)
+    images, ids = exp.data
+    np.testing.assert_array_equal(ids, mnist_clusters(K))  # the cluster ids, not the digit labels
+    np.testing.assert_allclose(exp.cluster_probs, np.bincount(ids, minlength=K) / len(ids))
+    assert not exp.conditional and exp.generator is exp.models["generator_ema"]
+    e0 = weights_of(exp.models["generator_ema"])
+    rng = np.random.default_rng(0)
+    assert_each_call_moves_the_right_network(exp.models, lambda: exp.step(exp.models, (images[:16], ids[:16]), rng))
+    assert changed(e0, weights_of(exp.models["generator_ema"]))
+
+
+def test_self_conditioned_generate_draws_clusters_by_size_and_is_seeded(tmp_path):
+    exp = tiny_self_conditioned(tmp_path)
+    history = exp.train(progress=False)
+    assert history.snapshots[0].shape == (64, 28, 28, 1)
+    np.testing.assert_array_equal(exp.fixed_labels, requested_labels(64, exp.cluster_probs, 0))
+    a, b, c = exp.generate(30, seed=4), exp.generate(30, seed=4), exp.generate(30, seed=5)
+    assert a.shape == (30, 28, 28, 1) and a.min() >= 0 and a.max() <= 1
+    np.testing.assert_array_equal(a, b)
+    assert not np.allclose(a, c)
+    z = np.random.default_rng(0).standard_normal((3, 8)).astype("float32")
+    assert not np.allclose(exp.generate(z=z, labels=[0, 0, 0]), exp.generate(z=z, labels=[K - 1] * 3))
+    with pytest.raises(ValueError, match=f"between 0 and {K - 1} \\(cluster ids\\)"):
+        exp.generate(z=z, labels=[0, 1, K])
+    scores = exp.evaluate(n=200)
+    assert "label_agreement" not in scores and np.isfinite(scores["fid"])
+
+
+def test_plain_dcgan_is_still_there_with_clusters_0(tmp_path):
+    exp = tiny_self_conditioned(tmp_path, clusters=0)
+    assert len(exp.generator.inputs) == 1 and isinstance(exp.data, np.ndarray) and exp.cluster_probs is None
+    assert exp.generate(5).shape == (5, 28, 28, 1)
+    with pytest.raises(ValueError, match="not conditional"):
+        exp.generate(z=np.zeros((2, 8), "float32"), labels=[0, 1])
+
+
+def test_lesson_03_keeps_its_settings():
+    cgan = CONFIGS["cgan"]
+    assert "clusters" not in cgan and cgan["label_code"] == "onehot" and cgan["wrong_label_fraction"] == 0.5
+    assert cgan["steps"] == 12000 and cgan["batch_size"] == 64 and cgan["quick"]["steps"] == 300
+    with pytest.raises(ValueError, match="unknown setting"):
+        Experiment("cgan", quick=True, clusters=3)
+
+
+def test_cli_trains_and_samples_a_self_conditioned_dcgan(tmp_path, monkeypatch):
+    quick = dict(CONFIGS["dcgan"]["quick"], steps=4, snapshot_every=2, checkpoint_every=2, clusters=K,
+                 g_channels=[8, 4], d_channels=[4, 8])
+    monkeypatch.setitem(lessons.CONFIGS["dcgan"], "quick", quick)
+    out = tmp_path / "run"
+    assert main(["train", "dcgan", "--quick", "--out", str(out), "--eval-samples", "100"]) == 0
+    assert main(["sample", str(out), "-n", "7", "--out", str(tmp_path / "s.npz")]) == 0
+    assert main(["sample", str(out), "-n", "7", "--out", str(tmp_path / "t.npz")]) == 0
+    saved = np.load(tmp_path / "s.npz")
+    assert saved.files == ["images"] and saved["images"].shape == (7, 28, 28, 1)  # no labels: unconditional
+    np.testing.assert_array_equal(saved["images"], np.load(tmp_path / "t.npz")["images"])
