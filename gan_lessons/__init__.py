@@ -29,3 +29,13 @@ def set_seed(seed):
     if not isinstance(seed, int) or seed < 0:
         raise ValueError(f"seed must be a non-negative int, got {seed!r}")
     keras.utils.set_random_seed(seed)
+
+
+def _log_stderr_to(log_dir):
+    """Start-up hook of lesson 04's worker processes: their stderr (TensorFlow's start-up logs) goes to
+    ``log_dir/worker-<pid>.log`` instead of the notebook or terminal. It lives here, in a module that
+    does not import Keras, so that it runs before the worker imports TensorFlow."""
+    log_dir = Path(log_dir)
+    log_dir.mkdir(parents=True, exist_ok=True)
+    log = open(log_dir / f"worker-{os.getpid()}.log", "a")  # open for the life of the process
+    os.dup2(log.fileno(), 2)

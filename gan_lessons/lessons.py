@@ -19,7 +19,7 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from . import CHECKPOINT_DIR, quick_mode, set_seed
+from . import CHECKPOINT_DIR, _log_stderr_to, quick_mode, set_seed
 from .data import (TOY_DATASETS, check_image_batch, jitter_pairs, load_emoji, load_mnist, mnist_clusters, sample_toy,
                    scale_images, toy_modes, unpaired_emoji, unscale_images)
 from .metrics import mean_absolute_error, mode_coverage, translation_scores
@@ -661,7 +661,8 @@ class ModeCollapseLesson:
             for job in jobs:
                 yield job, self.train_run(*job)
             return
-        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
+                                 initializer=_log_stderr_to, initargs=(str(self.out_dir / "logs"),)) as pool:
             with _single_threaded_children():  # the workers start here, on the first submissions
                 futures = {job: pool.submit(_toy_run, self.config, self.run_dir(*job), *job) for job in pending}
             for job in jobs:

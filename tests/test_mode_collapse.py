@@ -244,7 +244,7 @@ def test_same_seed_same_runs_and_finished_runs_are_loaded(tmp_path, tiny_lesson)
     assert history.snapshots[0].dtype == np.float32 and np.abs(history.snapshots[0]).max() > 1.0  # points, not pixels
 
 
-def test_runs_in_worker_processes_give_the_same_results(tmp_path, tiny_lesson, monkeypatch):
+def test_runs_in_worker_processes_give_the_same_results(tmp_path, tiny_lesson, monkeypatch, capfd):
     """workers=2 trains the runs in two fresh processes; seeded runs must not notice."""
     def train(name, workers):
         return ModeCollapseLesson(quick=True, out_dir=tmp_path / name, workers=workers).train(progress=False)
@@ -259,6 +259,9 @@ def test_runs_in_worker_processes_give_the_same_results(tmp_path, tiny_lesson, m
     np.testing.assert_array_equal(np.load(tmp_path / "alone" / "points_grid_pacgan.npy"),
                                   np.load(tmp_path / "pooled" / "points_grid_pacgan.npy"))
     assert os.environ.get("TF_NUM_INTRAOP_THREADS") == THREADS_BEFORE  # the parent's settings are put back
+    logs = sorted((tmp_path / "pooled" / "logs").glob("worker-*.log"))
+    assert 1 <= len(logs) <= 2  # the workers' start-up logs went there, not to our stderr
+    assert "absl" not in capfd.readouterr().err
 
     def no_pool(*args, **kwargs):
         raise AssertionError("finished runs must be loaded here, not in worker processes")
