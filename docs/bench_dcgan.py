@@ -46,13 +46,20 @@ def tutorial_networks():
     return {"generator": G, "discriminator": D, "gan": build_gan(G, D, adam(), adam())}
 
 
-def time_steps(models, step, images, batch_size, steps, warmup=3):
+def time_steps(models, step, data, batch_size, steps, warmup=3):
+    """Mean seconds per step; ``data`` is an array of images or a tuple (images, cluster ids)."""
     rng = np.random.default_rng(0)
+    n = len(data[0]) if isinstance(data, tuple) else len(data)
+
+    def batch():
+        index = rng.integers(0, n, batch_size)
+        return tuple(d[index] for d in data) if isinstance(data, tuple) else data[index]
+
     for _ in range(warmup):
-        step(models, images[rng.integers(0, len(images), batch_size)], rng)
+        step(models, batch(), rng)
     start = time.perf_counter()
     for _ in range(steps):
-        step(models, images[rng.integers(0, len(images), batch_size)], rng)
+        step(models, batch(), rng)
     return (time.perf_counter() - start) / steps
 
 
@@ -64,16 +71,17 @@ def main():
     images = scale_images(x_train)
     print(f"{platform.processor() or platform.machine()}, keras {keras.__version__} ({keras.backend.backend()})")
 
+    rows = []
+    for name, overrides in (("lesson 02 DCGAN", {}), ("lesson 02, plain (clusters=0)", {"clusters": 0})):
+        ours = Experiment("dcgan", quick=False, out_dir=f"/tmp/bench_dcgan_unused{len(rows)}", fresh=True, **overrides)
+        bs = ours.config["batch_size"]
+        rows.append((name, bs, time_steps(ours.models, ours.step, ours.data, bs, args.steps)))
     set_seed(0)
-    ours = Experiment("dcgan", quick=False, out_dir="/tmp/bench_dcgan_unused")
-    bs = ours.config["batch_size"]
-    t_ours = time_steps(ours.models, ours.step, images, bs, args.steps)
-    set_seed(0)
-    t_tut = time_steps(tutorial_networks(), gan_step, images, 256, max(5, args.steps // 3))
-    rows = [("lesson 02 DCGAN", bs, t_ours), ("TF tutorial architecture", 256, t_tut)]
-    print(f"{'model':28} {'batch':>5} {'ms/step':>8} {'s/epoch':>8}")
+    rows.append(("TF tutorial architecture", 256,
+                 time_steps(tutorial_networks(), gan_step, images, 256, max(5, args.steps // 3))))
+    print(f"{'model':30} {'batch':>5} {'ms/step':>8} {'s/epoch':>8}")
     for name, batch, t in rows:
-        print(f"{name:28} {batch:5d} {1000 * t:8.0f} {t * (60000 // batch):8.0f}")
+        print(f"{name:30} {batch:5d} {1000 * t:8.0f} {t * (60000 // batch):8.0f}")
 
 
 if __name__ == "__main__":
