@@ -590,9 +590,8 @@ def _toy_run(config, run_dir, dataset, method, seed, progress=False):
 @contextlib.contextmanager
 def _single_threaded_children():
     """Processes started inside this block use one thread for their maths (TensorFlow and
-    torch/OpenMP read these variables when they start) and print no start-up logs."""
-    wanted = {"TF_NUM_INTRAOP_THREADS": "1", "TF_NUM_INTEROP_THREADS": "1", "OMP_NUM_THREADS": "1",
-              "TF_CPP_MIN_LOG_LEVEL": "3"}
+    torch/OpenMP read these variables when they start)."""
+    wanted = {"TF_NUM_INTRAOP_THREADS": "1", "TF_NUM_INTEROP_THREADS": "1", "OMP_NUM_THREADS": "1"}
     saved = {key: os.environ.get(key) for key in wanted}
     os.environ.update(wanted)
     try:
@@ -650,12 +649,11 @@ class ModeCollapseLesson:
         meta = read_checkpoint(self.run_dir(dataset, method, seed))
         return meta is not None and meta["step"] >= self.config["steps"][dataset]
 
-    def _all_runs(self, jobs):
-        """(job, (scores, history, points)) for each (dataset, method, seed) job, in order. Runs still
-        to train go to ``workers`` fresh processes of one thread each (the runs are small, so two
-        single-thread runs side by side use two cores better than one run on both); finished runs
-        are just loaded, here."""
-        pending = [job for job in jobs if not self.finished_run(*job)]
+    def _all_runs(self, jobs, pending):
+        """(job, (scores, history, points)) for each (dataset, method, seed) job, in order. The
+        ``pending`` runs (still to train) go to ``workers`` fresh processes of one thread each (the runs
+        are small, so two single-thread runs side by side use two cores better than one run on both);
+        finished runs are just loaded, here."""
         workers = min(int(self.config["workers"]), len(pending))
         if workers <= 1:
             for job in jobs:
@@ -673,9 +671,9 @@ class ModeCollapseLesson:
         _write_description(self.out_dir, self._describe())
         started = time.perf_counter()
         jobs = [(d, m, s) for d in self.config["datasets"] for m in self.config["methods"] for s in self.seeds]
-        trained_nothing = all(self.finished_run(*job) for job in jobs)
+        pending = [job for job in jobs if not self.finished_run(*job)]
         runs = []
-        for (dataset, method, seed), (scores, history, points) in self._all_runs(jobs):
+        for (dataset, method, seed), (scores, history, points) in self._all_runs(jobs, pending):
             runs.append({"dataset": dataset, "method": method, "seed": seed, **scores,
                          "train_seconds": round(history.wall_time, 1)})
             if seed == self.seed:
@@ -695,7 +693,7 @@ class ModeCollapseLesson:
             run["reverse_kl"] = run["reverse_kl"] if np.isfinite(run["reverse_kl"]) else None
         wall = round(time.perf_counter() - started, 1)
         previous = self.out_dir / "results.json"
-        if trained_nothing and previous.exists():  # keep the wall time of the call that trained them
+        if not pending and previous.exists():  # keep the wall time of the call that trained them
             wall = json.loads(previous.read_text()).get("wall_seconds", wall)
         results = {**self._describe(), "seeds": self.seeds, "summary": summary, "runs": runs,
                    "train_seconds": round(sum(r["train_seconds"] for r in runs), 1), "wall_seconds": wall}
