@@ -20,9 +20,9 @@ from keras import layers
 
 from gan_lessons import set_seed
 from gan_lessons.data import load_mnist, scale_images
-from gan_lessons.lessons import Experiment
+from gan_lessons.lessons import ImageGAN
 from gan_lessons.models import build_gan
-from gan_lessons.training import gan_step
+from gan_lessons.steps import gan_step
 
 
 def tutorial_networks():
@@ -73,7 +73,7 @@ def main():
 
     rows = []
     for name, overrides in (("lesson 02 DCGAN", {}), ("lesson 02, plain (clusters=0)", {"clusters": 0})):
-        ours = Experiment("dcgan", quick=False, out_dir=f"/tmp/bench_dcgan_unused{len(rows)}", fresh=True, **overrides)
+        ours = ImageGAN("dcgan", quick=False, out_dir=f"/tmp/bench_dcgan_unused{len(rows)}", fresh=True, **overrides)
         bs = ours.config["batch_size"]
         rows.append((name, bs, time_steps(ours.models, ours.step, ours.data, bs, args.steps)))
     set_seed(0)

@@ -17,6 +17,12 @@ DATA_DIR = Path(os.environ.get("GAN_LESSONS_DATA", REPO_ROOT / "data"))
 CHECKPOINT_DIR = Path(os.environ.get("GAN_LESSONS_CHECKPOINTS", REPO_ROOT / "checkpoints"))
 
 
+class UserError(ValueError):
+    """An expected mistake (a bad argument, a wrong folder, a damaged input file) or outcome (a
+    diverged training) whose message names the fix. The command line prints only the message of
+    these and exits with 2; anything else is a bug and keeps its traceback."""
+
+
 def quick_mode():
     """True when ``GAN_LESSONS_QUICK`` asks for the short CI run (``1``, ``true``, ``yes``)."""
     return os.environ.get("GAN_LESSONS_QUICK", "").strip().lower() in ("1", "true", "yes", "on")
@@ -27,7 +33,7 @@ def set_seed(seed):
     import keras
 
     if not isinstance(seed, int) or seed < 0:
-        raise ValueError(f"seed must be a non-negative int, got {seed!r}")
+        raise UserError(f"seed must be a non-negative int, got {seed!r}")
     keras.utils.set_random_seed(seed)
 
 

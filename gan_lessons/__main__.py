@@ -3,104 +3,79 @@
 import argparse
 import json
 import sys
-import time
 from pathlib import Path
 
-LESSON_NAMES = ["mlp_gan", "dcgan", "cgan", "mode_collapse", "pix2pix", "pix2pix_l1", "cyclegan"]
+from . import UserError
+
+
+def _setting(text):
+    """``key=value`` of ``--set``: the value read as JSON (20, 1e-3, true, [64, 32]), else as a string."""
+    key, sep, value = text.partition("=")
+    if not sep or not key:
+        raise argparse.ArgumentTypeError(f"--set takes key=value, got {text!r}")
+    try:
+        return key, json.loads(value)
+    except ValueError:
+        return key, value
 
 
 def _train(args):
-    if args.lesson == "mode_collapse":
-        return _train_mode_collapse(args)
-    from .lessons import experiment_class
+    from .lessons import make_experiment
 
-    experiment = experiment_class(args.lesson)(args.lesson, quick=args.quick, seed=args.seed, out_dir=args.out)
-    mode = "quick" if experiment.quick else "full"
-    print(f"{args.lesson} ({mode} mode, seed {args.seed}) -> {experiment.out_dir}")
-    print("settings: " + json.dumps(experiment.config))
-    started = time.perf_counter()
-    history = experiment.train()
-    print(f"training: {history.step} steps, {history.wall_time:.1f} s of training in all "
-          f"(this run: {time.perf_counter() - started:.1f} s)")
-    metrics = experiment.evaluate(n=args.eval_samples)
-    metrics["steps"], metrics["train_seconds"] = history.step, round(history.wall_time, 1)
-    (experiment.out_dir / "metrics.json").write_text(json.dumps(metrics, indent=1))
-    _save_png(experiment.sample_grid(), experiment.out_dir / "samples.png")
-    for key, value in metrics.items():
-        if key != "confusion":
-            print(f"  {key}: {value}")
-    print(f"wrote {experiment.out_dir / 'metrics.json'} and {experiment.out_dir / 'samples.png'}")
+    run = make_experiment(args.lesson, quick=args.quick, seed=args.seed, out_dir=args.out, **dict(args.set))
+    print(f"{args.lesson} ({'quick' if run.quick else 'full'} mode, seed {args.seed}) -> {run.out_dir}")
+    print("settings: " + json.dumps(run.config))
+    for line in run.cli_run(args.eval_samples):
+        print(line, flush=True)
 
 
-def _train_mode_collapse(args):
-    from .lessons import ModeCollapseLesson
-
-    lesson = ModeCollapseLesson(quick=args.quick, seed=args.seed, out_dir=args.out)
-    mode = "quick" if lesson.quick else "full"
-    print(f"mode_collapse ({mode} mode, seeds {lesson.seeds}) -> {lesson.out_dir}")
-    print("settings: " + json.dumps(lesson.config))
-    results = lesson.train()
-    print(f"training: {results['train_seconds']:.1f} s of training, {results['wall_seconds']:.1f} s in all")
-    print("mean ± std over seeds: modes captured, % high-quality samples, reverse KL")
-    for dataset, methods in results["summary"].items():
-        for method, s in methods.items():
-            kl = f"{s['reverse_kl'][0]:.3f} ± {s['reverse_kl'][1]:.3f}" if s["reverse_kl"][2] else "n/a"
-            print(f"  {dataset:4s} {method:13s} {s['modes'][0]:4.1f} ± {s['modes'][1]:.1f}   "
-                  f"{100 * s['high_quality'][0]:5.1f} ± {100 * s['high_quality'][1]:.1f} %   {kl}")
-    print(f"wrote {lesson.out_dir / 'results.json'} and points_<dataset>_<method>.npy there")
-
-
-def _save_png(grid, path):
-    from PIL import Image
-    import numpy as np
-
-    grid = np.round(grid * 255).astype(np.uint8)
-    Image.fromarray(grid[..., 0] if grid.shape[-1] == 1 else grid).save(path)
+def _output_npz(path):
+    if not path.endswith(".npz"):
+        raise UserError(f"--out must be an .npz file, got {path!r}")
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    return path
 
 
 def _sample(args):
     import numpy as np
 
-    from .lessons import load_experiment, requested_labels
+    from .lessons import ImageGAN, load_experiment
 
     if args.n <= 0:
-        raise ValueError(f"-n must be a positive number of samples, got {args.n}")
-    if not args.out.endswith(".npz"):
-        raise ValueError(f"--out must be an .npz file, got {args.out!r}")
-    experiment = load_experiment(args.dir)
-    if hasattr(experiment, "translate"):
-        raise ValueError(f"{args.dir} holds an image-to-image model: use `translate {args.dir} --input IN.npz --out OUT.npz`")
-    images = experiment.generate(args.n, seed=args.seed)
-    arrays = {"images": images}
-    if experiment.conditional:  # the digits generate() asked for
-        arrays["labels"] = requested_labels(args.n).astype("int64")
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+        raise UserError(f"-n must be a positive number of samples, got {args.n}")
+    _output_npz(args.out)
+    run = load_experiment(args.dir)
+    if not isinstance(run, ImageGAN):
+        raise UserError(f"{args.dir} holds a {run.lesson} model, which translates images: use "
+                        f"`translate {args.dir} --input IN.npz --out OUT.npz`")
+    arrays = run.sample_arrays(args.n, seed=args.seed)
     np.savez_compressed(args.out, **arrays)
-    print(f"wrote {args.out}: " + ", ".join(f"{k} {v.shape}" for k, v in arrays.items())
-          + " (images in [0, 1])")
+    print(f"wrote {args.out}: " + ", ".join(f"{k} {v.shape}" for k, v in arrays.items()) + " (images in [0, 1])")
 
 
 def _translate(args):
+    import zipfile
+
     import numpy as np
 
-    from .lessons import load_experiment
+    from .lessons import Translation, load_experiment
 
-    if not args.out.endswith(".npz"):
-        raise ValueError(f"--out must be an .npz file, got {args.out!r}")
-    if not Path(args.input).exists():
-        raise FileNotFoundError(f"--input {args.input} does not exist")
-    with np.load(args.input) as f:
-        if "images" not in f.files:
-            raise ValueError(f"{args.input} must hold an array `images` (N, S, S, 3) in [0, 1]; it holds {f.files}")
-        images = f["images"]
-    experiment = load_experiment(args.dir)
-    if not hasattr(experiment, "translate"):
-        raise ValueError(f"{args.dir} holds a {experiment.lesson} model, which makes images from noise: use `sample`")
-    translated = experiment.translate(images, args.direction)
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    _output_npz(args.out)
+    try:
+        with np.load(args.input) as f:
+            if "images" not in f.files:
+                raise UserError(f"{args.input} must hold an array `images` (N, S, S, 3) in [0, 1]; it holds {f.files}")
+            images = f["images"]
+    except (OSError, ValueError, zipfile.BadZipFile) as err:
+        if isinstance(err, UserError):
+            raise
+        raise UserError(f"--input {args.input} cannot be read as an .npz file ({err})") from err
+    run = load_experiment(args.dir)
+    if not isinstance(run, Translation):
+        raise UserError(f"{args.dir} holds a {run.lesson} model, which makes images from noise: use `sample`")
+    translated = run.translate(images, args.direction)
     np.savez_compressed(args.out, images=translated)
-    style = "Twitter" if args.direction == "a2b" else "Google"
-    print(f"wrote {args.out}: images {translated.shape} in [0, 1] ({style} style)")
+    print(f"wrote {args.out}: images {translated.shape} in [0, 1] ({run.styles[args.direction]})")
 
 
 def _classifier(args):
@@ -111,15 +86,20 @@ def _classifier(args):
 
 
 def main(argv=None):
+    from .lessons import LESSONS
+
     parser = argparse.ArgumentParser(prog="python -m gan_lessons", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
 
-    p = sub.add_parser("train", help="train a lesson's models (resumes from --out)")
-    p.add_argument("lesson", choices=LESSON_NAMES)
+    p = sub.add_parser("train", help="train a lesson's models (resumes from --out)",
+                       epilog="lessons: " + "; ".join(f"{k}: {v.summary}" for k, v in LESSONS.items()))
+    p.add_argument("lesson", choices=list(LESSONS))
     p.add_argument("--quick", action="store_true", default=None,
                    help="the short CI settings (default: GAN_LESSONS_QUICK, else full)")
     p.add_argument("--out", default=None, help="checkpoint folder (default checkpoints/LESSON)")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--set", type=_setting, action="append", default=[], metavar="KEY=VALUE",
+                   help="change one setting of the lesson (repeatable), e.g. --set steps=2000")
     p.add_argument("--eval-samples", type=int, default=10000,
                    help="samples to score at the end (image lessons; mode_collapse scores 2,500 per run)")
     p.set_defaults(func=_train)
@@ -132,12 +112,11 @@ def main(argv=None):
     p.add_argument("--seed", type=int, default=0)
     p.set_defaults(func=_sample)
 
-    p = sub.add_parser("translate", help="translate emoji between Google and Twitter style with a trained "
-                                         "pix2pix or cyclegan")
+    p = sub.add_parser("translate", help="translate images with a trained pix2pix or cyclegan")
     p.add_argument("dir", help="a folder written by `train pix2pix` (or pix2pix_l1, cyclegan)")
     p.add_argument("--input", required=True, help="input .npz with `images` (N, S, S, 3) in [0, 1]")
     p.add_argument("--direction", choices=["a2b", "b2a"], default="a2b",
-                   help="a2b: Google -> Twitter style (default); b2a: Twitter -> Google (cyclegan only)")
+                   help="a2b: the lesson's translation (default); b2a: the way back (cyclegan only)")
     p.add_argument("--out", required=True, help="output .npz (array `images`, same shape, in [0, 1])")
     p.set_defaults(func=_translate)
 
@@ -146,12 +125,9 @@ def main(argv=None):
     p.set_defaults(func=_classifier)
 
     args = parser.parse_args(argv)
-    from .data import DataUnavailableError
-    from .training import NonFiniteLossError
-
     try:
         args.func(args)
-    except (ValueError, FileNotFoundError, DataUnavailableError, NonFiniteLossError) as err:
+    except UserError as err:  # an expected mistake: its message names the fix; a bug keeps its traceback
         print(f"error: {err}", file=sys.stderr)
         return 2
     return 0

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import DATA_DIR
+from . import DATA_DIR, UserError
 
 MNIST_SHAPES = {
     "x_train": (60000, 28, 28),
@@ -29,7 +29,7 @@ _HOW_TO_GET_MNIST = (
 )
 
 
-class DataUnavailableError(RuntimeError):
+class DataUnavailableError(UserError):
     """A dataset file is missing or damaged; the message says how to get it."""
 
 
@@ -85,7 +85,7 @@ def read_idx(path):
         raw = gzip.decompress(raw)
     magic = int.from_bytes(raw[0:4], "big")
     if magic >> 8 != 0x08:
-        raise ValueError(f"{path} is not an IDX file of unsigned bytes (magic number {magic:#x})")
+        raise UserError(f"{path} is not an IDX file of unsigned bytes (magic number {magic:#x})")
     ndim = magic & 0xFF
     dims = [int.from_bytes(raw[4 + 4 * i:8 + 4 * i], "big") for i in range(ndim)]
     return np.frombuffer(raw, dtype=np.uint8, offset=4 + 4 * ndim).reshape(dims)
@@ -116,7 +116,7 @@ def as_image_batch(x):
     if x.ndim == 3:
         return x[..., None]
     if x.ndim != 4:
-        raise ValueError(
+        raise UserError(
             f"expected a batch of images shaped (N, H, W) or (N, H, W, C), got shape {x.shape}"
         )
     return x
@@ -137,9 +137,9 @@ def scale_images(x):
     if x.dtype == np.uint8:
         return x.astype("float32") / 127.5 - 1.0
     if not np.issubdtype(x.dtype, np.floating):
-        raise ValueError(f"images must be uint8 (0..255) or floats in [0, 1], got dtype {x.dtype}")
+        raise UserError(f"images must be uint8 (0..255) or floats in [0, 1], got dtype {x.dtype}")
     if x.size and (not np.isfinite(x).all() or x.min() < 0.0 or x.max() > 1.0):
-        raise ValueError(
+        raise UserError(
             f"float images must lie in [0, 1] before scaling, got values {_value_range(x)}; "
             "divide uint8 images by 255 or pass them as uint8"
         )
@@ -160,10 +160,10 @@ def check_image_batch(x, shape, value_range=(-1.0, 1.0), name="images"):
         hint = ""
         if x.ndim == len(shape) and tuple(x.shape[1:]) == shape[:-1]:
             hint = " (add the channel axis with gan_lessons.data.as_image_batch or x[..., None])"
-        raise ValueError(f"{name} must have shape (N, {', '.join(map(str, shape))}), got {x.shape}{hint}")
+        raise UserError(f"{name} must have shape (N, {', '.join(map(str, shape))}), got {x.shape}{hint}")
     lo, hi = value_range
     if x.size and (not np.isfinite(x).all() or x.min() < lo - 1e-6 or x.max() > hi + 1e-6):
-        raise ValueError(
+        raise UserError(
             f"{name} must lie in [{lo:g}, {hi:g}], got values {_value_range(x)}"
             + ("; scale them with gan_lessons.data.scale_images" if (lo, hi) == (-1.0, 1.0) else "")
         )
@@ -187,14 +187,14 @@ def toy_modes(name):
     if name == "grid":
         ticks = np.arange(-4.0, 5.0, 2.0)
         return np.stack(np.meshgrid(ticks, ticks, indexing="ij"), axis=-1).reshape(-1, 2), 0.05
-    raise ValueError(f"unknown toy dataset {name!r}; choose one of {', '.join(TOY_DATASETS)}")
+    raise UserError(f"unknown toy dataset {name!r}; choose one of {', '.join(TOY_DATASETS)}")
 
 
 def sample_toy(name, n, seed=0):
     """``n`` points (n, 2) float32 of the mixture ``name``, every mode equally likely."""
     modes, sigma = toy_modes(name)
     if not isinstance(n, int) or n <= 0:
-        raise ValueError(f"n must be a positive int, got {n!r}")
+        raise UserError(f"n must be a positive int, got {n!r}")
     rng = np.random.default_rng(seed)
     centres = modes[rng.integers(0, len(modes), n)]
     return (centres + sigma * rng.standard_normal((n, 2))).astype("float32")
@@ -218,7 +218,7 @@ def load_emoji(split="train", directory=None):
     never used for training) or ``"all"``.
     """
     if split not in EMOJI_SPLITS:
-        raise ValueError(f"split must be one of {', '.join(EMOJI_SPLITS)}, got {split!r}")
+        raise UserError(f"split must be one of {', '.join(EMOJI_SPLITS)}, got {split!r}")
     directory = Path(directory) if directory is not None else DATA_DIR
     npz_path, split_path = directory / "emoji.npz", directory / "emoji_split.json"
     missing = [p.name for p in (npz_path, split_path) if not p.exists()]
@@ -306,11 +306,11 @@ def cluster_images(x, k, seed=0, pca_dims=50, iters=30, pca_samples=10000):
     """
     x = np.asarray(x)
     if x.ndim not in (3, 4):
-        raise ValueError(f"images must be shaped (N, H, W) or (N, H, W, C), got {x.shape}")
+        raise UserError(f"images must be shaped (N, H, W) or (N, H, W, C), got {x.shape}")
     if not isinstance(k, (int, np.integer)) or isinstance(k, bool) or not 0 < k <= len(x):
-        raise ValueError(f"k must be a whole number of clusters between 1 and the {len(x)} images, got {k!r}")
+        raise UserError(f"k must be a whole number of clusters between 1 and the {len(x)} images, got {k!r}")
     if not isinstance(pca_dims, int) or pca_dims <= 0 or not isinstance(iters, int) or iters <= 0:
-        raise ValueError(f"pca_dims and iters must be positive ints, got {pca_dims!r} and {iters!r}")
+        raise UserError(f"pca_dims and iters must be positive ints, got {pca_dims!r} and {iters!r}")
     rng = np.random.default_rng(seed)
     flat = x.reshape(len(x), -1)
     subset = flat[np.sort(rng.choice(len(x), min(pca_samples, len(x)), replace=False))].astype(np.float32)

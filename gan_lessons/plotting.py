@@ -121,3 +121,12 @@ def save_gif(history, path, n_images=36, ncols=6, max_frames=16, scale=1, durati
     frames[0].save(path, save_all=True, append_images=frames[1:], duration=duration_ms, loop=0,
                    optimize=True)
     return path
+
+
+def save_png(grid, path):
+    """Write a picture in [0, 1], (H, W, 1) or (H, W, 3), as a PNG file."""
+    from PIL import Image
+
+    grid = np.round(np.clip(grid, 0, 1) * 255).astype(np.uint8)
+    Image.fromarray(grid[..., 0] if grid.shape[-1] == 1 else grid).save(path)
+    return Path(path)

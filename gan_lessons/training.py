@@ -1,25 +1,39 @@
-"""One training driver for every lesson, and one small step function per model family.
+"""The training driver shared by every lesson, and its checkpoints (the infrastructure; the part a
+student reads is :mod:`gan_lessons.steps`).
 
-The driver (:func:`fit`) owns everything that is the same for all GANs: drawing batches, the
-progress bar, the per-step loss history, sample snapshots from a fixed latent batch, checkpoints
-and resuming, and stopping with a clear message when a loss stops being a finite number.
+:func:`fit` owns everything that is the same for all GANs: drawing batches, the progress bar, the
+per-step loss history, sample snapshots from a fixed latent batch, checkpoints and exact resuming,
+and stopping with a clear message when a loss stops being a finite number. It calls a step function
+``step(models, batch, rng) -> dict of losses`` once per step.
 
-A *step function* owns what differs between families: which networks are trained on what, in
-which order, with which labels. It has the signature ``step(models, batch, rng) -> dict`` and
-returns the losses of that step as floats.
+The ``models`` dict, written down once: it maps a name to each Keras object a lesson trains or keeps,
+e.g. ``{"generator": G, "discriminator": D, "gan": composite, "generator_ema": G_ema}``.
+  * the step function finds its networks by these names (``"generator"``, ``"discriminator"``,
+    ``"gan"`` for the composite; lesson 06 adds ``"generator_ba"``, ``"discriminator_a"``…);
+  * a checkpoint writes one ``<name>.weights.h5`` per entry (weights and, for compiled models, the
+    optimizer state) and records the sorted names in ``checkpoint.json``;
+  * :func:`load_checkpoint` refuses a folder whose names differ from the models it is given, and
+    says "damaged" for an unreadable file and "other settings" when the saved shapes don't fit.
 """
 
 import json
 import math
 import os
 import time
+import zipfile
 from pathlib import Path
 
 import keras
 import numpy as np
 
+from . import UserError
 
-class NonFiniteLossError(RuntimeError):
+
+class CheckpointError(UserError):
+    """A checkpoint folder that cannot be loaded into these models; the message says why and what to do."""
+
+
+class NonFiniteLossError(UserError):
     """A loss became NaN or infinite; ``history`` holds the steps up to and including that one."""
 
     def __init__(self, message, history):
@@ -28,182 +42,6 @@ class NonFiniteLossError(RuntimeError):
 
     def __reduce__(self):  # so that it crosses from a worker process intact (lesson 04 runs in a pool)
         return type(self), (str(self), self.history)
-
-
-def gan_step(models, real_images, rng, real_label=1.0):
-    """One step of the original GAN (Goodfellow et al. 2014) with the non-saturating G loss.
-
-    1. D learns on real images (label ``real_label``, 1 or 0.9 with one-sided label smoothing)
-       and on fakes (label 0) in one batch: its binary cross-entropy is J(D).
-    2. G learns through the composite model ``gan = D(G(z))`` with label 1 for its fakes, i.e. it
-       minimises -E[log D(G(z))]: the non-saturating generator loss.
-
-    Keras 3: ``D.trainable`` is set right before each ``train_on_batch`` call, otherwise one of
-    the two calls silently trains the wrong weights. The noise has the shape of G's input, (n, latent_dim),
-    or (n, pack, latent_dim) for a PacGAN ``packed_generator``.
-    """
-    G, D, gan = models["generator"], models["discriminator"], models["gan"]
-    n = len(real_images)
-    z = rng.standard_normal((n, *G.inputs[0].shape[1:]), dtype="float32")
-    fake_images = G.predict_on_batch(z)
-
-    D.trainable = True
-    images = np.concatenate([real_images, fake_images])
-    labels = np.concatenate([np.full((n, 1), real_label), np.zeros((n, 1))]).astype("float32")
-    d_loss = D.train_on_batch(images, labels)
-
-    D.trainable = False
-    z = rng.standard_normal((n, *G.inputs[0].shape[1:]), dtype="float32")
-    g_loss = gan.train_on_batch(z, np.ones((n, 1), dtype="float32"))
-    return {"d_loss": d_loss, "g_loss": g_loss}
-
-
-def _draw_labels(rng, n, n_classes, probs=None):
-    """``n`` labels in 0..n_classes-1: uniform, or with the probabilities ``probs``."""
-    if probs is None:
-        return rng.integers(0, n_classes, n).astype("int32")
-    return rng.choice(n_classes, n, p=probs).astype("int32")
-
-
-def cgan_step(models, batch, rng, real_label=1.0, n_classes=10, wrong_label_fraction=0.0, label_probs=None):
-    """One step of the conditional GAN (Mirza & Osindero 2014): :func:`gan_step` with labels.
-
-    ``batch`` is (images, labels). D learns that (real image, its label) is real and that
-    (G(z, y), y) is fake, for labels y drawn uniformly: the digits G was asked for. G learns through
-    ``gan = D(G(z, y), y)`` to make D answer "real". With ``wrong_label_fraction`` > 0, D also sees
-    that fraction of the real images paired with a wrong label, as fakes (the matching-aware D of
-    Reed et al. 2016): a good digit of the wrong class must be rejected too.
-
-    ``label_probs`` (n_classes probabilities) makes the asked labels follow the data's label
-    frequencies instead of the uniform draw: lesson 02's self-conditioned GAN asks for clusters of
-    unequal size as often as they occur.
-    """
-    G, D, gan = models["generator"], models["discriminator"], models["gan"]
-    real_images, real_labels = batch
-    n, latent_dim = len(real_images), G.inputs[0].shape[-1]
-    asked = _draw_labels(rng, n, n_classes, label_probs)
-    fake_images = G.predict_on_batch([rng.standard_normal((n, latent_dim), dtype="float32"), asked])
-
-    images, labels = [real_images, fake_images], [real_labels, asked]
-    targets = [np.full(n, real_label), np.zeros(n)]
-    m = int(round(wrong_label_fraction * n))
-    if m:
-        wrong = (real_labels[:m] + rng.integers(1, n_classes, m)) % n_classes
-        images, labels, targets = images + [real_images[:m]], labels + [wrong], targets + [np.zeros(m)]
-    D.trainable = True
-    d_loss = D.train_on_batch([np.concatenate(images), np.concatenate(labels).astype("int32")],
-                              np.concatenate(targets).astype("float32")[:, None])
-
-    D.trainable = False
-    asked = _draw_labels(rng, n, n_classes, label_probs)
-    z = rng.standard_normal((n, latent_dim), dtype="float32")
-    g_loss = gan.train_on_batch([z, asked], np.ones((n, 1), dtype="float32"))
-    return {"d_loss": d_loss, "g_loss": g_loss}
-
-
-def ema_gan_step(models, batch, rng, ema_decay=0.999, base_step=gan_step, **step_kwargs):
-    """``base_step`` (:func:`gan_step` or :func:`cgan_step`), then fold G's new weights into
-    ``models["generator_ema"]``, the copy used for sampling.
-
-    The average starts short and grows to ``ema_decay`` (decay_t = min(ema_decay, (1 + t) / (10 + t)),
-    t = G's optimizer step), so early samples are not dragged back towards the random start.
-    """
-    logs = base_step(models, batch, rng, **step_kwargs)
-    t = float(keras.ops.convert_to_numpy(models["gan"].optimizer.iterations))
-    update_ema(models["generator_ema"], models["generator"], min(ema_decay, (1 + t) / (10 + t)))
-    return logs
-
-
-def pacgan_step(models, real_points, rng, pack):
-    """One :func:`gan_step` of PacGAN (Lin et al. 2018): D judges ``pack`` samples at once.
-
-    The real batch (n, d) becomes n / pack rows of ``pack`` samples side by side; the models'
-    generator is a ``packed_generator``, so its fakes come packed the same way and the step is
-    otherwise the plain GAN's.
-    """
-    n = len(real_points)
-    if n % pack:
-        raise ValueError(f"the batch size ({n}) must be a multiple of pack ({pack})")
-    return gan_step(models, np.reshape(real_points, (n // pack, -1)), rng)
-
-
-def pix2pix_step(models, batch, rng):
-    """One step of Pix2Pix (Isola et al. 2017) on a batch of pairs ``(inputs, targets)`` in [-1, 1].
-
-    1. D learns to tell ``[input, target]`` (every patch labelled 1) from ``[input, G(input)]``
-       (labelled 0): conditional, it judges whether an output is a plausible translation of *this*
-       input.
-    2. G learns through the two-output composite ``x -> (D(x, G(x)), G(x))`` with targets
-       (all-ones patch map, the true image): cross-entropy + λ · mean absolute error.
-
-    Returns D's loss and both parts of G's loss (``g_gan``, ``g_l1``, unweighted). ``rng`` is unused:
-    G's only noise is its dropout, as in the paper.
-    """
-    G, D, composite = models["generator"], models["discriminator"], models["gan"]
-    inputs, targets = batch
-    n = len(inputs)
-    fakes = G.predict_on_batch(inputs)
-    real, fake = np.ones((n, *D.outputs[0].shape[1:]), "float32"), np.zeros((n, *D.outputs[0].shape[1:]), "float32")
-
-    D.trainable = True
-    d_loss = D.train_on_batch([np.concatenate([inputs, inputs]), np.concatenate([targets, fakes])],
-                              np.concatenate([real, fake]))
-
-    D.trainable = False
-    logs = composite.train_on_batch(inputs, [real, targets], return_dict=True)
-    return {"d_loss": d_loss, "g_gan": logs[f"{D.name}_loss"], "g_l1": logs[f"{G.name}_loss"]}
-
-
-def cyclegan_step(models, batch, rng):
-    """One step of CycleGAN (Zhu et al. 2017) on a batch ``(a, b)`` of two *unrelated* sets of images.
-
-    1. G_AB and G_BA translate the batch; each image pool swaps some of the new fakes for older ones.
-    2. D_A learns real A (every patch labelled 1) against fakes G_BA(b) from the pool (0), by least
-       squares; then D_B the same with B and G_AB(a). One call on the concatenated batch averages
-       the real and fake halves: the paper's "objective divided by 2".
-    3. Both generators learn through the composite (:func:`~gan_lessons.models.build_cyclegan`): fool
-       both Ds, close both cycles, leave images of their own output domain unchanged.
-
-    Keras 3: each D is made trainable right before its own ``train_on_batch`` and both are frozen
-    right before the composite's. Returns the two D losses and the unweighted means, over the two
-    directions, of the generators' adversarial, cycle and identity losses.
-    """
-    g_ab, g_ba, composite = models["generator"], models["generator_ba"], models["gan"]
-    d_a, d_b = models["discriminator_a"], models["discriminator_b"]
-    a, b = batch
-    fake_b = models["pool_b"].query(g_ab.predict_on_batch(a), rng)
-    fake_a = models["pool_a"].query(g_ba.predict_on_batch(b), rng)
-    real = np.ones((len(a), *d_a.outputs[0].shape[1:]), "float32")
-    labels = np.concatenate([real, np.zeros_like(real)])
-
-    logs = {}
-    for key, d, real_images, fakes in (("d_a", d_a, a, fake_a), ("d_b", d_b, b, fake_b)):
-        d.trainable = True
-        logs[key] = d.train_on_batch(np.concatenate([real_images, fakes]), labels)
-
-    d_a.trainable = d_b.trainable = False
-    out = composite.train_on_batch([a, b], [real, real, a, b, a, b], return_dict=True)
-    for key, (one, other) in {"g_gan": ("adv_a", "adv_b"), "cycle": ("cycle_a", "cycle_b"),
-                              "identity": ("identity_a", "identity_b")}.items():
-        logs[key] = (out[f"{one}_loss"] + out[f"{other}_loss"]) / 2
-    return logs
-
-
-def l1_step(models, batch, rng):
-    """The baseline of lesson 05: the generator alone, trained on the mean absolute error to the targets."""
-    inputs, targets = batch
-    return {"g_l1": models["generator"].train_on_batch(inputs, targets)}
-
-
-def update_ema(ema_model, model, decay):
-    """Exponential moving average of weights, ``ema = decay * ema + (1 - decay) * model``.
-
-    Sampling from an averaged copy of G smooths out the oscillation of the adversarial game
-    (Yazici et al. 2019); the copy is never trained, only averaged.
-    """
-    for ema_weight, weight in zip(ema_model.weights, model.weights):
-        ema_weight.assign(keras.ops.add(keras.ops.multiply(ema_weight, decay),
-                                        keras.ops.multiply(weight, 1.0 - decay)))
 
 
 class History:
@@ -314,9 +152,9 @@ def load_checkpoint(out_dir, models):
     out_dir = Path(out_dir)
     meta = read_checkpoint(out_dir)
     if meta is None:
-        raise FileNotFoundError(f"no checkpoint in {out_dir} (checkpoint.json is missing)")
+        raise CheckpointError(f"no checkpoint in {out_dir} (checkpoint.json is missing)")
     if sorted(models) != meta["models"]:
-        raise ValueError(
+        raise CheckpointError(
             f"the checkpoint in {out_dir} holds models {meta['models']}, not {sorted(models)}; "
             "use another --out folder or delete this one"
         )
@@ -329,12 +167,18 @@ def load_checkpoint(out_dir, models):
                 model.load_weights(out_dir / f"{name}.weights.h5")
                 for i, v in enumerate(_extra_variables(model)):
                     v.assign(extra[f"{name}/{i}"])
-    except (ValueError, KeyError, IndexError, OSError) as err:
-        raise ValueError(
-            f"the checkpoint in {out_dir} does not fit these models ({err}); it was made with other "
-            "settings: use another --out folder or delete this one"
-        ) from None
-    return History.load(out_dir / "history.npz")
+        history = History.load(out_dir / "history.npz")
+    except (OSError, EOFError, zipfile.BadZipFile) as err:  # unreadable: truncated, missing, not HDF5/zip
+        raise CheckpointError(
+            f"the checkpoint in {out_dir} is damaged ({type(err).__name__}: {err}); delete the folder "
+            "(or pass fresh=True / another --out) and train again"
+        ) from err
+    except (ValueError, KeyError, IndexError) as err:  # readable, but the saved shapes don't fit
+        raise CheckpointError(
+            f"the checkpoint in {out_dir} does not fit these models: it was made with other settings "
+            f"({err}); use another --out folder or delete this one"
+        ) from err
+    return history
 
 
 def fit(step, models, data, *, steps, batch_size, seed=0, sample=None, snapshot_every=0,
@@ -354,11 +198,11 @@ def fit(step, models, data, *, steps, batch_size, seed=0, sample=None, snapshot_
     arrays = data if isinstance(data, tuple) else (data,)
     n = len(arrays[0])
     if any(len(a) != n for a in arrays):
-        raise ValueError(f"all data arrays must have the same length, got {[len(a) for a in arrays]}")
+        raise UserError(f"all data arrays must have the same length, got {[len(a) for a in arrays]}")
     if not isinstance(steps, int) or steps < 0:
-        raise ValueError(f"steps must be a non-negative int, got {steps!r}")
+        raise UserError(f"steps must be a non-negative int, got {steps!r}")
     if not isinstance(batch_size, int) or not 0 < batch_size <= n:
-        raise ValueError(f"batch_size must be an int between 1 and the {n} training examples, got {batch_size!r}")
+        raise UserError(f"batch_size must be an int between 1 and the {n} training examples, got {batch_size!r}")
 
     history = History()
     if out_dir is not None and read_checkpoint(out_dir) is not None:

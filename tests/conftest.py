@@ -74,3 +74,14 @@ def assert_calls_move(models, one_step, moves, steps=3):
 def assert_each_call_moves_the_right_network(models, one_step, steps=3):
     """D's train_on_batch must move D only, the composite's G only."""
     assert_calls_move(models, one_step, {"discriminator": {"discriminator"}, "gan": {"generator"}}, steps)
+
+
+def patch_lesson(monkeypatch, name, quick=None, **settings):
+    """Give the registry's lesson ``name`` other settings (and quick-mode changes) for one test."""
+    import dataclasses
+
+    from gan_lessons.lessons import LESSONS
+
+    spec = LESSONS[name]
+    monkeypatch.setitem(LESSONS, name, dataclasses.replace(
+        spec, settings={**spec.settings, **settings}, quick={**spec.quick, **(quick or {})}))

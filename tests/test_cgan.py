@@ -1,14 +1,14 @@
 import keras
 import numpy as np
 import pytest
-from conftest import assert_each_call_moves_the_right_network, changed, weights_of
+from conftest import assert_each_call_moves_the_right_network, changed, patch_lesson, weights_of
 
 from gan_lessons import set_seed
 from gan_lessons.__main__ import main
-from gan_lessons.lessons import Experiment
+from gan_lessons.lessons import ImageGAN
 from gan_lessons.metrics import confusion_matrix
 from gan_lessons.models import build_gan, cgan_discriminator, cgan_generator, dcgan_discriminator
-from gan_lessons.training import cgan_step
+from gan_lessons.steps import cgan_step
 
 
 def small_cgan(label_code="embedding", lr=2e-4):
@@ -106,13 +106,13 @@ def test_d_learns_to_reject_a_real_digit_with_the_wrong_label(real_images, mnist
 def tiny_cgan_experiment(out_dir, **overrides):
     settings = dict(g_channels=[8, 4], d_channels=[4, 8], latent_dim=8, g_label_dim=4, batch_size=16,
                     steps=4, snapshot_every=2, checkpoint_every=2)
-    return Experiment("cgan", quick=True, out_dir=out_dir, **dict(settings, **overrides))
+    return ImageGAN("cgan", quick=True, out_dir=out_dir, **dict(settings, **overrides))
 
 
 def test_cgan_lesson_samples_the_digits_it_is_asked_for(tmp_path):
     exp = tiny_cgan_experiment(tmp_path)
     history = exp.train(progress=False)
-    assert exp.conditional and history.snapshots[0].shape == (100, 28, 28, 1)  # row k = digit k
+    assert exp.labels.public and history.snapshots[0].shape == (100, 28, 28, 1)  # row k = digit k
     g0 = weights_of(exp.models["generator"])
     z = noise(3, 8)
     twos, sevens = exp.generate(z=z, labels=[2, 2, 2]), exp.generate(z=z, labels=[7, 7, 7])
@@ -129,7 +129,7 @@ def test_cgan_lesson_samples_the_digits_it_is_asked_for(tmp_path):
 
 
 def test_unconditional_lessons_take_no_labels(tmp_path):
-    exp = Experiment("dcgan", quick=True, out_dir=tmp_path, g_channels=[8, 4], d_channels=[4, 8], latent_dim=8,
+    exp = ImageGAN("dcgan", quick=True, out_dir=tmp_path, g_channels=[8, 4], d_channels=[4, 8], latent_dim=8,
                      clusters=0)
     with pytest.raises(ValueError, match="not conditional"):
         exp.generate(z=noise(2, 8), labels=[0, 1])
@@ -144,11 +144,8 @@ def test_confusion_matrix_counts_asked_against_read():
 
 
 def test_cli_sample_writes_labels_cycling_through_the_digits(tmp_path, monkeypatch):
-    from gan_lessons import lessons
-
-    quick = dict(lessons.CONFIGS["cgan"]["quick"], steps=4, snapshot_every=2, checkpoint_every=2,
-                 g_channels=[8, 4], d_channels=[4, 8])
-    monkeypatch.setitem(lessons.CONFIGS["cgan"], "quick", quick)
+    patch_lesson(monkeypatch, "cgan", dict(steps=4, snapshot_every=2, checkpoint_every=2,
+                                           g_channels=[8, 4], d_channels=[4, 8]))
     out = tmp_path / "run"
     assert main(["train", "cgan", "--quick", "--out", str(out), "--eval-samples", "100"]) == 0
     assert main(["sample", str(out), "-n", "23", "--out", str(tmp_path / "s.npz")]) == 0

@@ -4,14 +4,14 @@ import sys
 import numpy as np
 import pytest
 
-from gan_lessons import lessons
+from conftest import patch_lesson
+
 from gan_lessons.__main__ import main
 
 
 @pytest.fixture
 def short_quick_mode(monkeypatch):
-    quick = dict(lessons.CONFIGS["mlp_gan"]["quick"], steps=30, snapshot_every=10, checkpoint_every=10)
-    monkeypatch.setitem(lessons.CONFIGS["mlp_gan"], "quick", quick)
+    patch_lesson(monkeypatch, "mlp_gan", dict(steps=30, snapshot_every=10, checkpoint_every=10))
 
 
 def test_train_then_sample(tmp_path, short_quick_mode, capsys):

@@ -3,14 +3,14 @@
 import keras
 import numpy as np
 import pytest
-from conftest import assert_calls_move, weights_of
+from conftest import assert_calls_move, patch_lesson, weights_of
 
-from gan_lessons import lessons, set_seed
+from gan_lessons import set_seed
 from gan_lessons.__main__ import main
 from gan_lessons.data import load_emoji, scale_images, unpaired_emoji
-from gan_lessons.lessons import CycleGANExperiment, TranslationExperiment, load_experiment
+from gan_lessons.lessons import CycleGAN, Translation, load_experiment
 from gan_lessons.models import ImagePool, build_cyclegan, patchgan_discriminator, unet_generator
-from gan_lessons.training import cyclegan_step
+from gan_lessons.steps import cyclegan_step
 
 TINY = {"g_channels": [8, 16, 16, 16, 16], "d_channels": [8, 16]}
 
@@ -101,7 +101,12 @@ def test_composite_has_the_six_named_outputs_with_the_papers_weights():
     assert gan.output_names == ["adv_b", "adv_a", "cycle_a", "cycle_b", "identity_a", "identity_b"]
     assert [tuple(t.shape) for t in gan.inputs] == [(None, 32, 32, 3)] * 2
     assert [tuple(t.shape[1:]) for t in gan.outputs] == [(16, 16, 1)] * 2 + [(32, 32, 3)] * 4
-    assert gan._compile_config.config["loss_weights"] == [1.0, 1.0, 10.0, 10.0, 5.0, 5.0]
+    rng = np.random.default_rng(0)
+    a, b = (rng.uniform(-1, 1, (2, 32, 32, 3)).astype("float32") for _ in range(2))
+    logs = gan.test_on_batch([a, b], [np.ones((2, 16, 16, 1), "float32")] * 2 + [a, b, a, b], return_dict=True)
+    weights = {"adv_b": 1.0, "adv_a": 1.0, "cycle_a": 10.0, "cycle_b": 10.0, "identity_a": 5.0, "identity_b": 5.0}
+    assert all(logs[f"{name}_loss"] > 0 for name in weights)
+    assert logs["loss"] == pytest.approx(sum(w * logs[f"{name}_loss"] for name, w in weights.items()), rel=1e-4)
     # least squares: D's patch scores are not squashed into (0, 1)
     assert models["discriminator_a"].get_layer("patch_scores").activation is keras.activations.linear
     with pytest.raises(ValueError, match="cycle_weight must be a non-negative number"):
@@ -144,11 +149,11 @@ def test_all_four_networks_learn_their_objectives(domains):
 @pytest.fixture
 def short_cyclegan(monkeypatch):
     quick = {"steps": 6, "snapshot_every": 3, "checkpoint_every": 3, "batch_size": 4, "pool_size": 10}
-    monkeypatch.setitem(lessons.CONFIGS, "cyclegan", {**lessons.CONFIGS["cyclegan"], **TINY, "quick": quick})
+    patch_lesson(monkeypatch, "cyclegan", quick, **TINY)
 
 
 def test_lesson_trains_without_pairs_and_scores_both_directions_on_the_test_pairs(tmp_path, short_cyclegan):
-    experiment = CycleGANExperiment("cyclegan", quick=True, out_dir=tmp_path / "run")
+    experiment = CycleGAN("cyclegan", quick=True, out_dir=tmp_path / "run")
     assert set(experiment.models) == {"generator", "generator_ba", "discriminator_a", "discriminator_b",
                                       "pool_a", "pool_b", "gan"}
     history = experiment.train(progress=False)
@@ -165,14 +170,14 @@ def test_lesson_trains_without_pairs_and_scores_both_directions_on_the_test_pair
         experiment.translate(google, "ab")
     assert experiment.sample_grid().shape == (16 * 33 + 1, 8 * 33 + 1, 3)  # 4 blocks of 4 rows
     reloaded = load_experiment(tmp_path / "run")
-    assert isinstance(reloaded, CycleGANExperiment)
+    assert isinstance(reloaded, CycleGAN)
     np.testing.assert_allclose(reloaded.translate(there, "b2a"), back, atol=1e-6)
 
 
 def test_an_interrupted_run_resumes_exactly_with_its_image_pools(tmp_path, short_cyclegan):
-    straight = CycleGANExperiment("cyclegan", quick=True, out_dir=tmp_path / "a")
+    straight = CycleGAN("cyclegan", quick=True, out_dir=tmp_path / "a")
     h_straight = straight.train(progress=False)
-    interrupted = CycleGANExperiment("cyclegan", quick=True, out_dir=tmp_path / "b")
+    interrupted = CycleGAN("cyclegan", quick=True, out_dir=tmp_path / "b")
     calls, step = [], interrupted.step
 
     def step_then_crash(*args):
@@ -184,7 +189,7 @@ def test_an_interrupted_run_resumes_exactly_with_its_image_pools(tmp_path, short
     interrupted.step = step_then_crash
     with pytest.raises(KeyboardInterrupt):
         interrupted.train(progress=False)
-    resumed = CycleGANExperiment("cyclegan", quick=True, out_dir=tmp_path / "b")
+    resumed = CycleGAN("cyclegan", quick=True, out_dir=tmp_path / "b")
     h_resumed = resumed.train(progress=False)
     assert h_resumed.logs == h_straight.logs
     for name in ("pool_a", "pool_b", "generator", "generator_ba", "discriminator_a", "discriminator_b"):
@@ -193,8 +198,8 @@ def test_an_interrupted_run_resumes_exactly_with_its_image_pools(tmp_path, short
 
 
 def test_pix2pix_translates_one_way_only(tmp_path, monkeypatch):
-    monkeypatch.setitem(lessons.CONFIGS, "pix2pix", {**lessons.CONFIGS["pix2pix"], **TINY})
-    experiment = TranslationExperiment("pix2pix", quick=True, out_dir=tmp_path / "p")
+    patch_lesson(monkeypatch, "pix2pix", **TINY)
+    experiment = Translation("pix2pix", quick=True, out_dir=tmp_path / "p")
     with pytest.raises(ValueError, match="translates one way only"):
         experiment.translate(load_emoji("test")["google"][:2] / 255.0, "b2a")
 

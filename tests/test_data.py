@@ -80,8 +80,10 @@ def test_check_image_batch_names_the_fix():
         check_image_batch(np.zeros((5, 28, 28)), (28, 28, 1))
     with pytest.raises(ValueError, match="scale_images"):
         check_image_batch(np.full((5, 28, 28, 1), 255.0), (28, 28, 1))
-    ok = np.zeros((5, 28, 28, 1))
-    assert check_image_batch(ok, (28, 28, 1)) is not None
+    ok = np.linspace(-1, 1, 5 * 28 * 28).reshape(5, 28, 28, 1)
+    np.testing.assert_array_equal(check_image_batch(ok, (28, 28, 1)), ok)  # a good batch comes back unchanged
+    with pytest.raises(ValueError, match=r"must lie in \[-1, 1\]"):
+        check_image_batch(np.where(ok > 0.99, np.nan, ok), (28, 28, 1))  # NaN is refused too
 
 
 def test_idx_reader_reads_gzipped_files_and_refuses_others(tmp_path):

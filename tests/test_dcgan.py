@@ -6,7 +6,7 @@ from conftest import changed, weights_of
 from gan_lessons import set_seed
 from gan_lessons.models import build_gan
 from gan_lessons.models.dcgan import dcgan_discriminator, dcgan_generator
-from gan_lessons.training import update_ema
+from gan_lessons.steps import update_ema
 
 
 def small_dcgan():
@@ -59,12 +59,12 @@ def test_ema_moves_a_fraction_of_the_way():
 
 
 def tiny_dcgan_experiment(out_dir, **overrides):
-    from gan_lessons.lessons import Experiment
+    from gan_lessons.lessons import ImageGAN
 
     settings = dict(g_channels=[8, 4], d_channels=[4, 8], latent_dim=8, batch_size=16, steps=6,
                     snapshot_every=3, checkpoint_every=3, clusters=0)  # the plain DCGAN (self-conditioning: below)
     settings.update(overrides)
-    return Experiment("dcgan", quick=True, out_dir=out_dir, **settings)
+    return ImageGAN("dcgan", quick=True, out_dir=out_dir, **settings)
 
 
 def test_dcgan_lesson_step_trains_d_then_g_and_only_averages_the_ema_copy(tmp_path):

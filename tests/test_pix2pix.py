@@ -3,15 +3,15 @@
 import keras
 import numpy as np
 import pytest
-from conftest import assert_each_call_moves_the_right_network
+from conftest import assert_each_call_moves_the_right_network, patch_lesson
 
-from gan_lessons import lessons, set_seed
+from gan_lessons import set_seed
 from gan_lessons.__main__ import main
 from gan_lessons.data import load_emoji, scale_images
-from gan_lessons.lessons import TranslationExperiment, load_experiment
+from gan_lessons.lessons import Translation, load_experiment
 from gan_lessons.metrics import colorfulness, gradient_magnitude, mean_absolute_error, translation_scores
 from gan_lessons.models import build_pix2pix, patchgan_discriminator, unet_generator
-from gan_lessons.training import l1_step, pix2pix_step
+from gan_lessons.steps import l1_step, pix2pix_step
 
 TINY = {"g_channels": [8, 16, 16, 16, 16], "d_channels": [8, 16]}
 
@@ -84,11 +84,11 @@ def test_translation_metrics():
 def short_pix2pix(monkeypatch):
     quick = {"steps": 6, "snapshot_every": 3, "checkpoint_every": 3}
     for lesson in ("pix2pix", "pix2pix_l1"):
-        monkeypatch.setitem(lessons.CONFIGS, lesson, {**lessons.CONFIGS[lesson], **TINY, "quick": quick})
+        patch_lesson(monkeypatch, lesson, quick, **TINY)
 
 
 def test_lesson_trains_on_the_training_split_and_scores_the_test_split(tmp_path, short_pix2pix):
-    experiment = TranslationExperiment("pix2pix", quick=True, out_dir=tmp_path / "run")
+    experiment = Translation("pix2pix", quick=True, out_dir=tmp_path / "run")
     train_codes = set(load_emoji("train")["codes"].tolist())
     assert len(experiment.data[0]) == len(train_codes)
     history = experiment.train(progress=False)
@@ -110,7 +110,7 @@ def test_lesson_trains_on_the_training_split_and_scores_the_test_split(tmp_path,
 
 
 def test_l1_only_baseline_has_no_discriminator(tmp_path, short_pix2pix):
-    experiment = TranslationExperiment("pix2pix_l1", quick=True, out_dir=tmp_path / "l1")
+    experiment = Translation("pix2pix_l1", quick=True, out_dir=tmp_path / "l1")
     assert set(experiment.models) == {"generator"}
     history = experiment.train(progress=False)
     assert set(history.logs) == {"step", "g_l1"}

@@ -2,14 +2,14 @@
 import keras
 import numpy as np
 import pytest
-from conftest import assert_each_call_moves_the_right_network, changed, weights_of
+from conftest import assert_each_call_moves_the_right_network, changed, patch_lesson, weights_of
 
-from gan_lessons import lessons, set_seed
+from gan_lessons import set_seed
 from gan_lessons.__main__ import main
 from gan_lessons.data import cluster_images, mnist_clusters
-from gan_lessons.lessons import CONFIGS, Experiment, requested_labels
+from gan_lessons.lessons import LESSONS, ClusterLabels, DigitLabels, ImageGAN
 from gan_lessons.models import build_gan, cgan_discriminator, cgan_generator
-from gan_lessons.training import cgan_step
+from gan_lessons.steps import cgan_step
 
 K = 5  # one k for every test, so the clustering of MNIST runs once per test session
 
@@ -64,13 +64,16 @@ def test_mnist_clusters_group_similar_digits(mnist):
     assert purity > 0.3, purity
 
 
-def test_requested_labels_follow_the_cluster_sizes():
+def test_label_policies_draw_clusters_by_size_and_digits_in_turn():
     probs = np.array([0.5, 0.3, 0.15, 0.05, 0.0])
-    labels = requested_labels(20000, probs, seed=0)
+    clusters = ClusterLabels(probs)
+    labels = clusters.draw(20000, seed=0)
     np.testing.assert_allclose(np.bincount(labels, minlength=5) / 20000, probs, atol=0.015)
-    np.testing.assert_array_equal(labels, requested_labels(20000, probs, seed=0))
-    assert not np.array_equal(labels[:100], requested_labels(100, probs, seed=1))
-    np.testing.assert_array_equal(requested_labels(12), np.arange(12) % 10)  # lesson 03: digits in turn
+    np.testing.assert_array_equal(labels, clusters.draw(20000, seed=0))
+    assert not np.array_equal(labels[:100], clusters.draw(100, seed=1))
+    assert not clusters.public  # sample writes no cluster ids
+    np.testing.assert_array_equal(DigitLabels().draw(12), np.arange(12) % 10)  # lesson 03: digits in turn
+    assert DigitLabels().public
 
 
 def test_cgan_step_asks_for_labels_with_the_given_probabilities(real_images):
@@ -94,7 +97,7 @@ def test_cgan_step_asks_for_labels_with_the_given_probabilities(real_images):
 def tiny_self_conditioned(out_dir, **overrides):
     settings = dict(g_channels=[8, 4], d_channels=[4, 8], latent_dim=8, g_label_dim=4, batch_size=16, steps=4,
                     snapshot_every=2, checkpoint_every=2, clusters=K)
-    return Experiment("dcgan", quick=True, out_dir=out_dir, **dict(settings, **overrides))
+    return ImageGAN("dcgan", quick=True, out_dir=out_dir, **dict(settings, **overrides))
 
 
 def test_default_codes_g_reads_a_one_hot_cluster_d_projects_it(tmp_path):
@@ -127,8 +130,10 @@ def test_self_conditioned_step_trains_d_then_g_on_cluster_ids(tmp_path, g_code, 
     exp = tiny_self_conditioned(tmp_path, label_code=g_code, d_label_code=d_code, wrong_label_fraction=wrong)
     images, ids = exp.data
     np.testing.assert_array_equal(ids, mnist_clusters(K))  # the cluster ids, not the digit labels
-    np.testing.assert_allclose(exp.cluster_probs, np.bincount(ids, minlength=K) / len(ids))
-    assert not exp.conditional and exp.generator is exp.models["generator_ema"]
+    asked = exp.labels.draw(20000)  # G is asked for each cluster as often as it holds training digits
+    np.testing.assert_allclose(np.bincount(asked, minlength=K), np.bincount(ids, minlength=K) * 20000 / len(ids),
+                               rtol=0.1)
+    assert not exp.labels.public and exp.generator is exp.models["generator_ema"]
     e0 = weights_of(exp.models["generator_ema"])
     rng = np.random.default_rng(0)
     assert_each_call_moves_the_right_network(exp.models, lambda: exp.step(exp.models, (images[:16], ids[:16]), rng))
@@ -139,7 +144,8 @@ def test_self_conditioned_generate_draws_clusters_by_size_and_is_seeded(tmp_path
     exp = tiny_self_conditioned(tmp_path)
     history = exp.train(progress=False)
     assert history.snapshots[0].shape == (64, 28, 28, 1)
-    np.testing.assert_array_equal(exp.fixed_labels, requested_labels(64, exp.cluster_probs, 0))
+    assert exp.fixed_labels.shape == (64,) and len(set(exp.fixed_labels.tolist())) > 1  # several clusters shown
+    np.testing.assert_array_equal(exp.fixed_labels, tiny_self_conditioned(tmp_path / "again").fixed_labels)
     a, b, c = exp.generate(30, seed=4), exp.generate(30, seed=4), exp.generate(30, seed=5)
     assert a.shape == (30, 28, 28, 1) and a.min() >= 0 and a.max() <= 1
     np.testing.assert_array_equal(a, b)
@@ -154,24 +160,23 @@ def test_self_conditioned_generate_draws_clusters_by_size_and_is_seeded(tmp_path
 
 def test_plain_dcgan_is_still_there_with_clusters_0(tmp_path):
     exp = tiny_self_conditioned(tmp_path, clusters=0)
-    assert len(exp.generator.inputs) == 1 and isinstance(exp.data, np.ndarray) and exp.cluster_probs is None
+    assert len(exp.generator.inputs) == 1 and isinstance(exp.data, np.ndarray) and not exp.labels.takes_labels
     assert exp.generate(5).shape == (5, 28, 28, 1)
     with pytest.raises(ValueError, match="not conditional"):
         exp.generate(z=np.zeros((2, 8), "float32"), labels=[0, 1])
 
 
 def test_lesson_03_keeps_its_settings():
-    cgan = CONFIGS["cgan"]
+    cgan = LESSONS["cgan"].settings
     assert "clusters" not in cgan and cgan["label_code"] == "onehot" and cgan["wrong_label_fraction"] == 0.5
-    assert cgan["steps"] == 12000 and cgan["batch_size"] == 64 and cgan["quick"]["steps"] == 300
+    assert cgan["steps"] == 12000 and cgan["batch_size"] == 64 and LESSONS["cgan"].quick["steps"] == 300
     with pytest.raises(ValueError, match="unknown setting"):
-        Experiment("cgan", quick=True, clusters=3)
+        ImageGAN("cgan", quick=True, clusters=3)
 
 
 def test_cli_trains_and_samples_a_self_conditioned_dcgan(tmp_path, monkeypatch):
-    quick = dict(CONFIGS["dcgan"]["quick"], steps=4, snapshot_every=2, checkpoint_every=2, clusters=K,
-                 g_channels=[8, 4], d_channels=[4, 8])
-    monkeypatch.setitem(lessons.CONFIGS["dcgan"], "quick", quick)
+    patch_lesson(monkeypatch, "dcgan", dict(steps=4, snapshot_every=2, checkpoint_every=2, clusters=K,
+                                            g_channels=[8, 4], d_channels=[4, 8]))
     out = tmp_path / "run"
     assert main(["train", "dcgan", "--quick", "--out", str(out), "--eval-samples", "100"]) == 0
     assert main(["sample", str(out), "-n", "7", "--out", str(tmp_path / "s.npz")]) == 0

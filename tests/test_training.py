@@ -3,8 +3,9 @@ import numpy as np
 import pytest
 from conftest import assert_each_call_moves_the_right_network, changed, make_tiny_gan, weights_of
 
-from gan_lessons.models import mlp_discriminator, mlp_generator
-from gan_lessons.training import History, NonFiniteLossError, fit, gan_step, load_checkpoint
+from gan_lessons.models import build_gan, mlp_discriminator, mlp_generator
+from gan_lessons.steps import gan_step
+from gan_lessons.training import CheckpointError, History, NonFiniteLossError, fit, load_checkpoint
 
 
 def test_each_train_on_batch_moves_only_the_network_it_should(tiny_gan, real_images):
@@ -61,6 +62,26 @@ def test_checkpoint_of_other_models_is_refused(real_images, tmp_path):
     _fit(make_tiny_gan(), real_images, steps=2, out_dir=tmp_path)
     with pytest.raises(ValueError, match="holds models"):
         load_checkpoint(tmp_path, {"generator": make_tiny_gan()["generator"]})
+
+
+def test_a_truncated_checkpoint_is_called_damaged_and_keeps_its_cause(real_images, tmp_path):
+    _fit(make_tiny_gan(), real_images, steps=2, out_dir=tmp_path)
+    path = tmp_path / "generator.weights.h5"
+    path.write_bytes(path.read_bytes()[:1000])
+    with pytest.raises(CheckpointError, match="is damaged") as info:
+        load_checkpoint(tmp_path, make_tiny_gan())
+    assert isinstance(info.value.__cause__, OSError) and "other settings" not in str(info.value)
+
+
+def test_a_checkpoint_of_other_shapes_is_called_other_settings(real_images, tmp_path):
+    _fit(make_tiny_gan(), real_images, steps=2, out_dir=tmp_path)
+    G = mlp_generator(8, hidden=(64,))  # 64 hidden units where the checkpoint has 32
+    D = mlp_discriminator(hidden=(32,))
+    other = {"generator": G, "discriminator": D,
+             "gan": build_gan(G, D, keras.optimizers.Adam(1e-3), keras.optimizers.Adam(1e-3))}
+    with pytest.raises(CheckpointError, match="made with other settings") as info:
+        load_checkpoint(tmp_path, other)
+    assert info.value.__cause__ is not None and "damaged" not in str(info.value)
 
 
 def test_nan_in_the_data_stops_training_with_a_message(real_images):

@@ -19,6 +19,7 @@ So the conditional models are thin wrappers: everything else is lesson 02.
 import keras
 from keras import layers, ops
 
+from .. import UserError
 from .dcgan import dcgan_discriminator, dcgan_generator
 from .gan import check_positive_ints
 
@@ -65,7 +66,7 @@ def label_encoder(n_classes=10, label_code="embedding", label_dim=16, name="labe
     """A small model: integer labels (N,) -> codes (N, label_dim) or one-hot (N, n_classes)."""
     (n_classes, label_dim) = check_positive_ints("n_classes, label_dim", (n_classes, label_dim), length=2)
     if label_code not in LABEL_CODES:
-        raise ValueError(f"label_code must be one of {LABEL_CODES}, got {label_code!r}")
+        raise UserError(f"label_code must be one of {LABEL_CODES}, got {label_code!r}")
     y = keras.Input(shape=(), dtype="int32", name="label")
     if label_code == "onehot":
         code = OneHot(n_classes)(y)
@@ -103,7 +104,7 @@ def cgan_discriminator(n_classes=10, label_code="embedding", label_dim=1, image_
     if label_code == "projection":
         return _projection_discriminator(n_classes, (height, width, depth), name, **dcgan_kwargs)
     if label_code not in D_LABEL_CODES:
-        raise ValueError(f"label_code must be one of {D_LABEL_CODES}, got {label_code!r}")
+        raise UserError(f"label_code must be one of {D_LABEL_CODES}, got {label_code!r}")
     encode = label_encoder(n_classes, label_code, label_dim, name="d_label_code")
     k = encode.outputs[0].shape[-1]
     base = dcgan_discriminator((height, width, depth + k), name="dcgan_discriminator", **dcgan_kwargs)

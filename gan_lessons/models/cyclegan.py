@@ -10,6 +10,8 @@ import keras
 import numpy as np
 from keras import layers
 
+from .. import UserError
+
 
 class ImagePool(keras.Model):
     """A history of ``size`` generated images that D learns from (Shrivastava et al. 2017; Zhu et al.
@@ -24,7 +26,7 @@ class ImagePool(keras.Model):
 
     def __init__(self, size=50, image_shape=(32, 32, 3), name="image_pool"):
         if not isinstance(size, int) or size < 0:
-            raise ValueError(f"the pool size must be a non-negative int (0 turns the pool off), got {size!r}")
+            raise UserError(f"the pool size must be a non-negative int (0 turns the pool off), got {size!r}")
         super().__init__(name=name)
         self.size = size
         self.images = self.add_weight(shape=(size, *image_shape), initializer="zeros", trainable=False,
@@ -39,7 +41,7 @@ class ImagePool(keras.Model):
         """The batch D should see instead of ``images`` (N, H, W, C); updates the pool."""
         images = np.asarray(images, "float32")
         if images.shape[1:] != tuple(self.images.shape[1:]):
-            raise ValueError(f"the pool holds images of shape {tuple(self.images.shape[1:])}, got {images.shape[1:]}")
+            raise UserError(f"the pool holds images of shape {tuple(self.images.shape[1:])}, got {images.shape[1:]}")
         if self.size == 0:
             return images
         stored = keras.ops.convert_to_numpy(self.images).copy()
@@ -72,7 +74,7 @@ def build_cyclegan(g_ab, g_ba, d_a, d_b, d_a_optimizer, d_b_optimizer, g_optimiz
     """
     for name, weight in (("cycle_weight", cycle_weight), ("identity_weight", identity_weight)):
         if not isinstance(weight, (int, float)) or weight < 0:
-            raise ValueError(f"{name} must be a non-negative number, got {weight!r}")
+            raise UserError(f"{name} must be a non-negative number, got {weight!r}")
     for d, optimizer in ((d_a, d_a_optimizer), (d_b, d_b_optimizer)):
         d.trainable = True
         d.compile(optimizer=optimizer, loss="mse")

@@ -9,6 +9,7 @@ a different function in its own step and in G's step. Dropout regularises it ins
 import keras
 from keras import layers
 
+from .. import UserError
 from .gan import check_positive_ints
 
 
@@ -28,9 +29,9 @@ def dcgan_generator(latent_dim=100, image_shape=(28, 28, 1), channels=(128, 64),
     channels = check_positive_ints("channels", channels, length=2)
     (kernel_size,) = check_positive_ints("kernel_size", kernel_size, length=1)
     if height % 4 or width % 4:
-        raise ValueError(f"image height and width must be multiples of 4 (two stride-2 layers), got {image_shape}")
+        raise UserError(f"image height and width must be multiples of 4 (two stride-2 layers), got {image_shape}")
     if not isinstance(extra_convs, int) or extra_convs < 0:
-        raise ValueError(f"extra_convs must be a non-negative int, got {extra_convs!r}")
+        raise UserError(f"extra_convs must be a non-negative int, got {extra_convs!r}")
     z = keras.Input(shape=(latent_dim,), name="z")
     h = layers.Dense((height // 4) * (width // 4) * channels[0], use_bias=False)(z)
     h = layers.Reshape((height // 4, width // 4, channels[0]))(h)
@@ -51,7 +52,7 @@ def dcgan_discriminator(image_shape=(28, 28, 1), channels=(64, 128), kernel_size
     channels = check_positive_ints("channels", channels)
     (kernel_size,) = check_positive_ints("kernel_size", kernel_size, length=1)
     if not 0.0 <= dropout < 1.0:
-        raise ValueError(f"dropout must be in [0, 1), got {dropout!r}")
+        raise UserError(f"dropout must be in [0, 1), got {dropout!r}")
     x = keras.Input(shape=image_shape, name="image")
     h = x
     for c in channels:

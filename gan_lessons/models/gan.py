@@ -2,6 +2,8 @@
 
 import keras
 
+from .. import UserError
+
 
 def check_positive_ints(name, values, length=None):
     """Return ``values`` as a tuple of positive ints, or raise a ValueError that says what is wrong."""
@@ -10,11 +12,11 @@ def check_positive_ints(name, values, length=None):
     try:
         values = tuple(values)
     except TypeError:
-        raise ValueError(f"{name} must be a tuple of positive ints, got {values!r}") from None
+        raise UserError(f"{name} must be a tuple of positive ints, got {values!r}") from None
     if not values or not all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in values):
-        raise ValueError(f"{name} must be a non-empty tuple of positive ints, got {values!r}")
+        raise UserError(f"{name} must be a non-empty tuple of positive ints, got {values!r}")
     if length is not None and len(values) != length:
-        raise ValueError(f"{name} must have {length} entries, got {values!r}")
+        raise UserError(f"{name} must have {length} entries, got {values!r}")
     return values
 
 
@@ -32,12 +34,12 @@ def build_gan(generator, discriminator, d_optimizer, g_optimizer, loss="binary_c
     g_out = tuple(generator.outputs[0].shape[1:])
     d_in = tuple(discriminator.inputs[0].shape[1:])
     if g_out != d_in:
-        raise ValueError(
+        raise UserError(
             f"the generator makes samples of shape {g_out} but the discriminator reads {d_in}; "
             "build both for the same image shape"
         )
     if len(discriminator.inputs) != len(generator.inputs):
-        raise ValueError(
+        raise UserError(
             f"the generator takes {len(generator.inputs)} input(s) and the discriminator "
             f"{len(discriminator.inputs)}: a conditional pair needs both to take [sample, label]"
         )

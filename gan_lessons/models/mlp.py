@@ -3,6 +3,7 @@
 import keras
 from keras import layers
 
+from .. import UserError
 from .gan import check_positive_ints
 
 
@@ -29,7 +30,7 @@ def mlp_discriminator(image_shape=(28, 28, 1), hidden=(512, 256), dropout=0.3,
     image_shape = check_positive_ints("image_shape", image_shape, length=3)
     hidden = check_positive_ints("hidden", hidden)
     if not 0.0 <= dropout < 1.0:
-        raise ValueError(f"dropout must be in [0, 1), got {dropout!r}")
+        raise UserError(f"dropout must be in [0, 1), got {dropout!r}")
     x = keras.Input(shape=image_shape, name="image")
     h = layers.Flatten()(x)
     for units in hidden:

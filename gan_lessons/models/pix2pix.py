@@ -13,6 +13,7 @@ instance normalisation and a least-squares loss.
 import keras
 from keras import layers
 
+from .. import UserError
 from .gan import check_positive_ints
 
 NORMS = ("instance", "batch", "none")
@@ -29,7 +30,7 @@ def _norm(kind):
 
 def _check_norm(norm):
     if norm not in NORMS:
-        raise ValueError(f"norm must be one of {', '.join(NORMS)}, got {norm!r}")
+        raise UserError(f"norm must be one of {', '.join(NORMS)}, got {norm!r}")
 
 
 def unet_generator(size=32, channels=(32, 64, 128, 128, 128), norm="instance", dropout=0.5,
@@ -47,9 +48,9 @@ def unet_generator(size=32, channels=(32, 64, 128, 128, 128), norm="instance", d
     channels = check_positive_ints("channels", channels)
     _check_norm(norm)
     if size % 2 ** len(channels):
-        raise ValueError(f"size ({size}) must be a multiple of 2**len(channels) = {2 ** len(channels)}")
+        raise UserError(f"size ({size}) must be a multiple of 2**len(channels) = {2 ** len(channels)}")
     if not 0.0 <= dropout < 1.0:
-        raise ValueError(f"dropout must be in [0, 1), got {dropout!r}")
+        raise UserError(f"dropout must be in [0, 1), got {dropout!r}")
     x = keras.Input(shape=(size, size, in_channels), name="input_image")
     h, encoded = x, []
     for i, c in enumerate(channels):
@@ -120,7 +121,7 @@ def build_pix2pix(generator, discriminator, d_optimizer, g_optimizer, l1_weight=
     :func:`build_gan`, the step sets ``discriminator.trainable`` right before each call.
     """
     if not isinstance(l1_weight, (int, float)) or l1_weight < 0:
-        raise ValueError(f"l1_weight must be a non-negative number, got {l1_weight!r}")
+        raise UserError(f"l1_weight must be a non-negative number, got {l1_weight!r}")
     discriminator.trainable = True
     discriminator.compile(optimizer=d_optimizer, loss="binary_crossentropy")
     x = keras.Input(shape=tuple(generator.inputs[0].shape[1:]), name="input_image")

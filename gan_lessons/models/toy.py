@@ -10,6 +10,7 @@
 import keras
 from keras import layers, ops
 
+from .. import UserError
 from .gan import check_positive_ints
 
 
@@ -45,7 +46,7 @@ class MinibatchStd(layers.Layer):
 
 def _check_scale(scale):
     if isinstance(scale, bool) or not isinstance(scale, (int, float)) or not scale > 0:
-        raise ValueError(f"scale must be a positive number (the data's size), got {scale!r}")
+        raise UserError(f"scale must be a positive number (the data's size), got {scale!r}")
     return float(scale)
 
 
@@ -79,7 +80,7 @@ def toy_discriminator(hidden=(128, 128), input_dim=2, pack=1, minibatch_std=0, s
     (pack,) = check_positive_ints("pack", pack, length=1)
     if isinstance(minibatch_std, bool) or not isinstance(minibatch_std, int) or minibatch_std < 0 \
             or minibatch_std == 1:
-        raise ValueError(f"minibatch_std must be 0 (off) or a group size >= 2, got {minibatch_std!r}")
+        raise UserError(f"minibatch_std must be 0 (off) or a group size >= 2, got {minibatch_std!r}")
     x = keras.Input(shape=(pack * input_dim,), name="points")
     h = layers.Rescaling(1.0 / _check_scale(scale))(x)
     if minibatch_std:

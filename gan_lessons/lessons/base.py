@@ -1,0 +1,156 @@
+"""What every lesson shares: its entry in the registry (:class:`Lesson`), its settings, and the
+:class:`Experiment` base class (settings + output folder) that the runs of every lesson build on."""
+
+import json
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import keras
+
+from .. import CHECKPOINT_DIR, UserError, quick_mode
+
+# experiment.json: 1 = no "format" key (before settings were versioned); 2 = this layout.
+DESCRIPTION_FORMAT = 2
+
+
+@dataclass(frozen=True)
+class Lesson:
+    """A lesson's entry in the registry: its name, the class that runs it, its settings in full mode,
+    what quick mode (CI) changes, and ``build(config) -> Built`` (absent for a sweep of runs)."""
+
+    name: str
+    runner: type
+    settings: dict
+    quick: dict = field(default_factory=dict)
+    build: Callable = None
+    summary: str = ""
+
+    def config(self, quick=False, **overrides):
+        """The settings in full or quick mode, with ``overrides`` checked: an unknown name or a value of
+        the wrong type raises a :class:`UserError` that lists the known settings."""
+        config = {**self.settings, **(self.quick if quick else {})}
+        for key, value in overrides.items():
+            if key not in config:
+                raise UserError(f"unknown setting {key!r} for {self.name}; known: {', '.join(sorted(config))}")
+            config[key] = _checked(self.name, key, value, config[key])
+        return config
+
+
+def _checked(lesson, key, value, default):
+    """``value`` converted to the kind of ``default``: an int for a float; for a dict of numbers (e.g.
+    steps per dataset) one number for every entry. Anything else of another type is refused."""
+    if isinstance(default, float) and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if isinstance(default, dict) and isinstance(value, (int, float)) and not isinstance(value, bool):
+        return {k: value for k in default}
+    if default is None or type(value) is type(default):
+        return value
+    raise UserError(f"setting {key!r} of {lesson} must be {type(default).__name__} (like {json.dumps(default)}), "
+                    f"got {type(value).__name__} {value!r}")
+
+
+@dataclass
+class Built:
+    """What a lesson's ``build(config)`` returns: the ``models`` dict (see :mod:`gan_lessons.training`),
+    the step function, the training data (an array or a tuple of arrays), and for an image GAN its
+    label policy (``None``: unconditional)."""
+
+    models: dict
+    step: Callable
+    data: object
+    labels: object = None
+
+
+def adam(config, network, decay_steps=None):
+    """Adam for ``network`` ("g" or "d"): its own learning rate if the lesson sets one, decayed
+    linearly to 0 over ``decay_steps`` (or over the run if ``lr_decay`` is set). The schedule follows
+    the optimizer's own step counter, which checkpoints restore."""
+    rate = config.get(f"{network}_learning_rate", config.get("learning_rate"))
+    if decay_steps is None and config.get("lr_decay"):
+        decay_steps = config["steps"]
+    if decay_steps:
+        rate = keras.optimizers.schedules.PolynomialDecay(rate, decay_steps, end_learning_rate=0.0)
+    return keras.optimizers.Adam(rate, beta_1=config["beta_1"])
+
+
+def registered(lesson):
+    """The registry's :class:`Lesson` called ``lesson`` (or ``lesson`` itself if it is one)."""
+    from . import LESSONS
+
+    if isinstance(lesson, Lesson):
+        return lesson
+    if lesson not in LESSONS:
+        raise UserError(f"unknown lesson {lesson!r}; choose one of {', '.join(LESSONS)}")
+    return LESSONS[lesson]
+
+
+def _same_experiment(saved, description, defaults):
+    """Whether ``saved`` (an experiment.json) describes the experiment ``description``. A setting the
+    saved file lacks was added to the course after it was written: it matches if it has its default
+    (a new setting's default keeps the old behaviour). A saved setting the course no longer has is ignored."""
+    if any(saved.get(key) != description[key] for key in ("lesson", "quick", "seed")):
+        return False
+    mine = json.loads(json.dumps(description["config"]))
+    theirs = saved.get("config", {})
+    return all(theirs[key] == value if key in theirs else value == defaults.get(key) for key, value in mine.items())
+
+
+class Experiment:
+    """The base of every lesson's runs: the lesson's settings (full or quick mode, plus ``overrides``),
+    the seed, and the output folder ``out_dir`` (``checkpoints/<lesson>`` by default), claimed on
+    creation: ``fresh=True`` empties it first; a folder holding another experiment is refused."""
+
+    def __init__(self, lesson, quick=None, seed=0, out_dir=None, fresh=False, **overrides):
+        spec = registered(lesson)
+        if not isinstance(self, spec.runner):
+            raise UserError(f"{spec.name} is run by {spec.runner.__name__}, not {type(self).__name__}")
+        self.spec, self.lesson, self.seed = spec, spec.name, seed
+        self.quick = quick_mode() if quick is None else bool(quick)
+        self.config = spec.config(self.quick, **overrides)
+        self._check_config()
+        self.out_dir = Path(out_dir) if out_dir is not None else CHECKPOINT_DIR / (
+            f"{spec.name}-quick" if self.quick else spec.name)
+        self._claim_out_dir(fresh)
+
+    def _check_config(self):
+        """Refuse settings that only this kind of run can judge (before the folder is touched)."""
+
+    def describe(self):
+        return {"format": DESCRIPTION_FORMAT, "lesson": self.lesson, "quick": self.quick, "seed": self.seed,
+                "config": self.config}
+
+    def _claim_out_dir(self, fresh):
+        out, path = self.out_dir, self.out_dir / "experiment.json"
+        if out.exists() and not out.is_dir():
+            raise UserError(f"{out} is a file, not a folder: pass a folder as out_dir / --out")
+        if fresh and out.exists():
+            if not path.exists() and any(out.iterdir()):
+                raise UserError(f"fresh=True deletes only a folder written by this course, and {out} holds no "
+                                "experiment.json: refusing to delete it; pass a new or empty out_dir / --out")
+            shutil.rmtree(out)
+        if path.exists():
+            saved = read_description(out)
+            if not _same_experiment(saved, self.describe(), self.spec.config(self.quick)):
+                raise UserError(
+                    f"{out} holds a checkpoint of another experiment ({saved.get('lesson')}, quick="
+                    f"{saved.get('quick')}, seed={saved.get('seed')}, other settings?): pass another out_dir / "
+                    "--out, or fresh=True to delete it")
+
+    def write_description(self):
+        self.out_dir.mkdir(parents=True, exist_ok=True)
+        (self.out_dir / "experiment.json").write_text(json.dumps(self.describe(), indent=1))
+
+    def cli_run(self, eval_samples):
+        """Train, score and write the lesson's outputs for the command line; yields lines to print."""
+        raise NotImplementedError
+
+
+def read_description(out_dir):
+    """The experiment.json of ``out_dir`` as a dict, or a :class:`UserError` saying it is damaged."""
+    path = Path(out_dir) / "experiment.json"
+    try:
+        return json.loads(path.read_text())
+    except (ValueError, OSError) as err:
+        raise UserError(f"{path} is damaged ({err}): delete {out_dir} or pass another out_dir / --out") from err

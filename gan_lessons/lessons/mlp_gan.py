@@ -1,0 +1,36 @@
+"""Lesson 01: the original GAN (Goodfellow et al. 2014) with two MLPs on MNIST."""
+
+import functools
+
+from ..data import load_mnist, scale_images
+from ..models import build_gan, mlp_discriminator, mlp_generator
+from ..steps import gan_step
+from .base import Built, Lesson, adam
+from .runs import ImageGAN
+
+SETTINGS = {
+    "latent_dim": 100,
+    "g_hidden": [256, 512, 1024],
+    "d_hidden": [512, 256],
+    "dropout": 0.3,
+    "learning_rate": 2e-4,
+    "beta_1": 0.5,
+    "batch_size": 128,
+    "real_label": 0.9,  # one-sided label smoothing
+    "steps": 20000,
+    "snapshot_every": 500,
+    "checkpoint_every": 2000,
+}
+QUICK = {"steps": 1000, "snapshot_every": 100, "checkpoint_every": 500}
+
+
+def build(config):
+    G = mlp_generator(config["latent_dim"], hidden=config["g_hidden"])
+    D = mlp_discriminator(hidden=config["d_hidden"], dropout=config["dropout"])
+    gan = build_gan(G, D, adam(config, "d"), adam(config, "g"))
+    (x_train, _), _ = load_mnist()
+    step = functools.partial(gan_step, real_label=config["real_label"])
+    return Built({"generator": G, "discriminator": D, "gan": gan}, step, scale_images(x_train))
+
+
+LESSONS = (Lesson("mlp_gan", ImageGAN, SETTINGS, QUICK, build, "01: the original GAN, two MLPs on MNIST"),)
