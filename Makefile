@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN     = $(VENV)/bin
 STAMP   = $(VENV)/.installed
 
-.PHONY: install lab test unit notebooks notebooks-full clean
+.PHONY: install lab test unit notebooks notebooks-full install-backends test-backends clean
 
 install: $(STAMP)
 
@@ -31,6 +31,24 @@ notebooks-full: install
 	for nb in notebooks/[0-9]*.ipynb; do \
 	  GAN_LESSONS_QUICK=0 $(BIN)/jupyter nbconvert --to notebook --execute --inplace \
 	    --ExecutePreprocessor.timeout=1800 $$nb || exit 1; done
+
+# Optional backends (JAX, PyTorch; CPU) and the tests that prove each: the unit tests and the quick mode of
+# lessons 01, 04 and 05 under KERAS_BACKEND=jax and KERAS_BACKEND=torch.
+BACKEND_STAMP = $(VENV)/.backends
+BACKEND_NOTEBOOKS = notebooks/01_gan_mlp.ipynb notebooks/04_mode_collapse.ipynb notebooks/05_pix2pix.ipynb
+
+install-backends: $(BACKEND_STAMP)
+
+$(BACKEND_STAMP): $(STAMP) requirements-backends.txt
+	$(BIN)/python -m pip install --quiet -r requirements-backends.txt
+	touch $(BACKEND_STAMP)
+
+test-backends: install-backends
+	for backend in jax torch; do \
+	  KERAS_BACKEND=$$backend $(BIN)/python -m pytest -q tests || exit 1; \
+	  KERAS_BACKEND=$$backend GAN_LESSONS_QUICK=1 MPLBACKEND=Agg $(BIN)/python -m pytest -q -p no:cacheprovider \
+	    --nbval-lax --nbval-current-env $(BACKEND_NOTEBOOKS) || exit 1; \
+	done
 
 clean:
 	rm -rf checkpoints notebooks/checkpoints

@@ -1,29 +1,11 @@
 import keras
 import numpy as np
 import pytest
-from conftest import assert_each_call_moves_the_right_network, changed, make_tiny_gan, weights_of
+from conftest import changed, make_tiny_gan, weights_of
 
 from gan_lessons.models import build_gan, mlp_discriminator, mlp_generator
 from gan_lessons.steps import gan_step
 from gan_lessons.training import CheckpointError, History, NonFiniteLossError, fit, load_checkpoint
-
-
-def test_each_train_on_batch_moves_only_the_network_it_should(tiny_gan, real_images):
-    """Keras 3 trainable toggle: D moves in its own step and is frozen in G's; G moves in G's."""
-    rng = np.random.default_rng(0)
-    assert_each_call_moves_the_right_network(tiny_gan, lambda: gan_step(tiny_gan, real_images[:32], rng))
-
-
-def test_classic_recipe_leaves_the_discriminator_untrained_in_keras3(real_images):
-    """What lesson 01 shows: freezing D once before compiling the composite model breaks D."""
-    G, D = mlp_generator(8, hidden=(16,)), mlp_discriminator(hidden=(16,))
-    D.compile(keras.optimizers.Adam(1e-3), "binary_crossentropy")
-    D.trainable = False
-    gan = keras.Sequential([G, D])
-    gan.compile(keras.optimizers.Adam(1e-3), "binary_crossentropy")
-    before = weights_of(D)
-    D.train_on_batch(real_images[:32], np.ones((32, 1)))
-    assert not changed(before, weights_of(D))
 
 
 def _fit(models, data, **kwargs):
