@@ -219,30 +219,39 @@ def load_emoji(split="train", directory=None):
     """
     if split not in EMOJI_SPLITS:
         raise ValueError(f"split must be one of {', '.join(EMOJI_SPLITS)}, got {split!r}")
+    return _load_pairs(split, directory, "emoji", ("google", "twitter", "codes", "categories"), _HOW_TO_GET_EMOJI)
+
+
+def _load_pairs(split, directory, stem, keys, how_to):
+    """Read ``<stem>.npz`` (arrays ``keys``: two image sets, their codes, then anything else) and
+    ``<stem>_split.json`` from ``directory`` (default data/) and return the ``split`` asked for; any
+    missing, damaged or mismatched file raises :class:`DataUnavailableError` ending in ``how_to``."""
     directory = Path(directory) if directory is not None else DATA_DIR
-    npz_path, split_path = directory / "emoji.npz", directory / "emoji_split.json"
+    npz_path, split_path = directory / f"{stem}.npz", directory / f"{stem}_split.json"
     missing = [p.name for p in (npz_path, split_path) if not p.exists()]
     if missing:
-        raise DataUnavailableError(f"{' and '.join(missing)} not found in {directory}. " + _HOW_TO_GET_EMOJI)
+        raise DataUnavailableError(f"{' and '.join(missing)} not found in {directory}. " + how_to)
+    first, second, codes = keys[:3]
     try:
         with np.load(npz_path) as f:
-            arrays = {key: f[key] for key in ("google", "twitter", "codes", "categories")}
+            arrays = {key: f[key] for key in keys}
         chosen = json.loads(split_path.read_text())
-    except (zipfile.BadZipFile, KeyError, ValueError, OSError, EOFError) as err:
+        size = chosen["size"]
+        position = {code: i for i, code in enumerate(arrays[codes].tolist())}
+        index = {name: np.array([position[code] for code in chosen[name]], dtype=int) for name in ("train", "test")}
+    except (zipfile.BadZipFile, KeyError, ValueError, TypeError, OSError, EOFError) as err:
         raise DataUnavailableError(
-            f"{npz_path} or {split_path.name} is damaged ({type(err).__name__}: {err}). " + _HOW_TO_GET_EMOJI
+            f"{npz_path} or {split_path.name} is damaged or they come from different builds "
+            f"({type(err).__name__}: {err}). " + how_to
         ) from None
-    size = chosen["size"]
-    if arrays["google"].shape[1:] != (size, size, 3) or arrays["google"].shape != arrays["twitter"].shape:
+    if arrays[first].shape[1:] != (size, size, 3) or arrays[first].shape != arrays[second].shape:
         raise DataUnavailableError(
-            f"{npz_path} holds images of shape {arrays['google'].shape[1:]}, but {split_path.name} "
-            f"says {size}x{size}: the two files come from different builds. " + _HOW_TO_GET_EMOJI
+            f"{npz_path} holds images of shape {arrays[first].shape[1:]}, but {split_path.name} "
+            f"says {size}x{size}: the two files come from different builds. " + how_to
         )
     if split == "all":
         return arrays
-    position = {code: i for i, code in enumerate(arrays["codes"].tolist())}
-    index = np.array([position[code] for code in chosen[split]])
-    return {key: value[index] for key, value in arrays.items()}
+    return {key: value[index[split]] for key, value in arrays.items()}
 
 
 def jitter_pairs(inputs, targets, rng, max_shift=2, flip=True):
@@ -304,31 +313,7 @@ def load_lineart(split="train", directory=None):
     """
     if split not in EMOJI_SPLITS:
         raise ValueError(f"split must be one of {', '.join(EMOJI_SPLITS)}, got {split!r}")
-    directory = Path(directory) if directory is not None else DATA_DIR
-    npz_path, split_path = directory / "lineart.npz", directory / "lineart_split.json"
-    missing = [p.name for p in (npz_path, split_path) if not p.exists()]
-    if missing:
-        raise DataUnavailableError(f"{' and '.join(missing)} not found in {directory}. " + _HOW_TO_GET_LINEART)
-    try:
-        with np.load(npz_path) as f:
-            arrays = {key: f[key] for key in _LINEART_KEYS}
-        chosen = json.loads(split_path.read_text())
-        size = chosen["size"]
-        position = {code: i for i, code in enumerate(arrays["hexcodes"].tolist())}
-        index = {name: np.array([position[code] for code in chosen[name]], dtype=int) for name in ("train", "test")}
-    except (zipfile.BadZipFile, KeyError, ValueError, TypeError, OSError, EOFError) as err:
-        raise DataUnavailableError(
-            f"{npz_path} or {split_path.name} is damaged or they come from different builds "
-            f"({type(err).__name__}: {err}). " + _HOW_TO_GET_LINEART
-        ) from None
-    if arrays["line"].shape[1:] != (size, size, 3) or arrays["line"].shape != arrays["color"].shape:
-        raise DataUnavailableError(
-            f"{npz_path} holds images of shape {arrays['line'].shape[1:]}, but {split_path.name} "
-            f"says {size}x{size}: the two files come from different builds. " + _HOW_TO_GET_LINEART
-        )
-    if split == "all":
-        return arrays
-    return {key: value[index[split]] for key, value in arrays.items()}
+    return _load_pairs(split, directory, "lineart", _LINEART_KEYS, _HOW_TO_GET_LINEART)
 
 
 def unpaired_lineart(seed=0, split="train"):
