@@ -219,30 +219,39 @@ def load_emoji(split="train", directory=None):
     """
     if split not in EMOJI_SPLITS:
         raise UserError(f"split must be one of {', '.join(EMOJI_SPLITS)}, got {split!r}")
+    return _load_pairs(split, directory, "emoji", ("google", "twitter", "codes", "categories"), _HOW_TO_GET_EMOJI)
+
+
+def _load_pairs(split, directory, stem, keys, how_to):
+    """Read ``<stem>.npz`` (arrays ``keys``: two image sets, their codes, then anything else) and
+    ``<stem>_split.json`` from ``directory`` (default data/) and return the ``split`` asked for; any
+    missing, damaged or mismatched file raises :class:`DataUnavailableError` ending in ``how_to``."""
     directory = Path(directory) if directory is not None else DATA_DIR
-    npz_path, split_path = directory / "emoji.npz", directory / "emoji_split.json"
+    npz_path, split_path = directory / f"{stem}.npz", directory / f"{stem}_split.json"
     missing = [p.name for p in (npz_path, split_path) if not p.exists()]
     if missing:
-        raise DataUnavailableError(f"{' and '.join(missing)} not found in {directory}. " + _HOW_TO_GET_EMOJI)
+        raise DataUnavailableError(f"{' and '.join(missing)} not found in {directory}. " + how_to)
+    first, second, codes = keys[:3]
     try:
         with np.load(npz_path) as f:
-            arrays = {key: f[key] for key in ("google", "twitter", "codes", "categories")}
+            arrays = {key: f[key] for key in keys}
         chosen = json.loads(split_path.read_text())
-    except (zipfile.BadZipFile, KeyError, ValueError, OSError, EOFError) as err:
+        size = chosen["size"]
+        position = {code: i for i, code in enumerate(arrays[codes].tolist())}
+        index = {name: np.array([position[code] for code in chosen[name]], dtype=int) for name in ("train", "test")}
+    except (zipfile.BadZipFile, KeyError, ValueError, TypeError, OSError, EOFError) as err:
         raise DataUnavailableError(
-            f"{npz_path} or {split_path.name} is damaged ({type(err).__name__}: {err}). " + _HOW_TO_GET_EMOJI
+            f"{npz_path} or {split_path.name} is damaged or they come from different builds "
+            f"({type(err).__name__}: {err}). " + how_to
         ) from None
-    size = chosen["size"]
-    if arrays["google"].shape[1:] != (size, size, 3) or arrays["google"].shape != arrays["twitter"].shape:
+    if arrays[first].shape[1:] != (size, size, 3) or arrays[first].shape != arrays[second].shape:
         raise DataUnavailableError(
-            f"{npz_path} holds images of shape {arrays['google'].shape[1:]}, but {split_path.name} "
-            f"says {size}x{size}: the two files come from different builds. " + _HOW_TO_GET_EMOJI
+            f"{npz_path} holds images of shape {arrays[first].shape[1:]}, but {split_path.name} "
+            f"says {size}x{size}: the two files come from different builds. " + how_to
         )
     if split == "all":
         return arrays
-    position = {code: i for i, code in enumerate(arrays["codes"].tolist())}
-    index = np.array([position[code] for code in chosen[split]])
-    return {key: value[index] for key, value in arrays.items()}
+    return {key: value[index[split]] for key, value in arrays.items()}
 
 
 def jitter_pairs(inputs, targets, rng, max_shift=2, flip=True):
@@ -261,6 +270,13 @@ def jitter_pairs(inputs, targets, rng, max_shift=2, flip=True):
     return out_x, out_y
 
 
+def _two_halves(n, seed):
+    """Indices 0..n-1 shuffled with ``seed`` and cut in two sorted halves of equal size (one left over if n is odd)."""
+    order = np.random.default_rng(seed).permutation(n)
+    half = n // 2
+    return np.sort(order[:half]), np.sort(order[half:2 * half])
+
+
 def unpaired_emoji(seed=0, split="train"):
     """Two unpaired domains from one split of :func:`load_emoji`, for CycleGAN (lesson 06).
 
@@ -270,12 +286,48 @@ def unpaired_emoji(seed=0, split="train"):
     ``b`` (N, S, S, 3) and their code points ``codes_a``, ``codes_b``.
     """
     pairs = load_emoji(split)
-    order = np.random.default_rng(seed).permutation(len(pairs["codes"]))
-    half = len(order) // 2
-    index_a, index_b = np.sort(order[:half]), np.sort(order[half:2 * half])
+    index_a, index_b = _two_halves(len(pairs["codes"]), seed)
     return {"a": pairs["google"][index_a], "b": pairs["twitter"][index_b],
             "codes_a": pairs["codes"][index_a], "codes_b": pairs["codes"][index_b]}
 
+
+
+# --- OpenMoji line drawings and their colours (lessons 05 and 06) ----------------------------------
+
+_HOW_TO_GET_LINEART = (
+    "Rebuild it from the npm registry with `pip install cairosvg && python data/build_lineart.py` "
+    "(see data/README.md), or restore the committed copy with "
+    "`git checkout data/lineart.npz data/lineart_split.json`."
+)
+_LINEART_KEYS = ("line", "color", "hexcodes", "names", "groups")
+
+
+def load_lineart(split="train", directory=None):
+    """OpenMoji's emoji twice, as a dict of arrays: black line drawing and colour version.
+
+    ``line`` and ``color``: (N, 64, 64, 3) uint8 on a white background, aligned to the pixel, pair
+    ``i`` showing the same emoji; ``hexcodes``: as in OpenMoji's SVG names (``"1F600"``); ``names``
+    (``"grinning face"``) and ``groups`` (``"smileys-emotion"``). ``split`` is ``"train"``, ``"test"``
+    (the fixed held-out split of data/lineart_split.json, never used for training) or ``"all"``.
+    OpenMoji, CC BY-SA 4.0: see data/README.md.
+    """
+    if split not in EMOJI_SPLITS:
+        raise UserError(f"split must be one of {', '.join(EMOJI_SPLITS)}, got {split!r}")
+    return _load_pairs(split, directory, "lineart", _LINEART_KEYS, _HOW_TO_GET_LINEART)
+
+
+def unpaired_lineart(seed=0, split="train"):
+    """Two unpaired domains from one split of :func:`load_lineart`, for CycleGAN (lesson 06).
+
+    The split's emoji are shuffled with ``seed`` and cut in two halves of equal size: domain ``a``
+    holds the line drawings of the first half, domain ``b`` the colour versions of the second, so no
+    emoji appears in both and no pair is ever seen. Returns uint8 arrays ``a``, ``b`` (N, 64, 64, 3)
+    and their hexcodes ``codes_a``, ``codes_b``.
+    """
+    pairs = load_lineart(split)
+    index_a, index_b = _two_halves(len(pairs["hexcodes"]), seed)
+    return {"a": pairs["line"][index_a], "b": pairs["color"][index_b],
+            "codes_a": pairs["hexcodes"][index_a], "codes_b": pairs["hexcodes"][index_b]}
 
 # --- Clusters of unlabelled images (lesson 02: self-conditioned DCGAN) -----------------------------
 

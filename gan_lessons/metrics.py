@@ -250,12 +250,47 @@ def colorfulness(images):
     return spread + 0.3 * mean
 
 
+
+def hue_histogram(images, bins=24):
+    """The palette of a set of images: a histogram of hue over all their pixels, each pixel weighted
+    by its saturation × value (HSV; so white, grey and black pixels weigh nothing), (bins,) float64
+    summing to 1, or all zeros when no pixel has any colour. Images (N, H, W, 3) in [0, 1]."""
+    images = _rgb_batch(images, "images")
+    if not isinstance(bins, (int, np.integer)) or isinstance(bins, bool) or bins < 1:
+        raise ValueError(f"bins must be a positive int, got {bins!r}")
+    high, low = images.max(-1), images.min(-1)
+    chroma = high - low  # = saturation × value in HSV
+    r, g, b = images[..., 0], images[..., 1], images[..., 2]
+    safe = np.where(chroma > 0, chroma, 1.0)
+    hue = np.where(high == r, ((g - b) / safe) % 6,
+                   np.where(high == g, (b - r) / safe + 2, (r - g) / safe + 4)) / 6  # in [0, 1)
+    index = np.minimum((hue * bins).astype(int), bins - 1)
+    histogram = np.bincount(index.ravel(), weights=chroma.ravel(), minlength=bins)
+    total = histogram.sum()
+    return histogram / total if total > 0 else histogram
+
+
+def palette_distance(outputs, targets, bins=24):
+    """Total variation distance between the palettes (:func:`hue_histogram`) of all ``outputs`` and of
+    all ``targets``: 0 = the same mix of hues, 1 = no hue in common. A set of images without any colour
+    has no palette: against a coloured set the distance is 1, against another colourless set 0.
+
+    Per pixel, a model that paints every emoji one safe average colour can have a low error and still
+    get the palette wrong; this measures the palette of the whole set (not per image), so it does not
+    say whether each emoji got *its* colours.
+    """
+    p, q = hue_histogram(outputs, bins), hue_histogram(targets, bins)
+    if not p.any() or not q.any():
+        return float(p.any() != q.any())
+    return float(0.5 * np.abs(p - q).sum())
+
 def translation_scores(outputs, targets, inputs=None):
     """Mean scores of translated images against their targets, all (N, H, W, 3) in [0, 1].
 
     ``mae``: mean absolute error to the target; ``gradient``, ``gradient_target``: mean gradient
     magnitude of outputs and targets, and ``sharpness_ratio`` (1 = as sharp as the targets);
-    ``colorfulness``, ``colorfulness_target``. With ``inputs``, ``mae_identity``: the error of
+    ``colorfulness``, ``colorfulness_target``; ``palette_distance`` (:func:`palette_distance`, 0 = the
+    same palette as the targets, 1 = none in common). With ``inputs``, ``mae_identity``: the error of
     doing nothing (returning the input), the bar any translation must clear.
     """
     scores = {
@@ -264,6 +299,7 @@ def translation_scores(outputs, targets, inputs=None):
         "gradient_target": float(gradient_magnitude(targets).mean()),
         "colorfulness": float(colorfulness(outputs).mean()),
         "colorfulness_target": float(colorfulness(targets).mean()),
+        "palette_distance": palette_distance(outputs, targets),
         "n_images": int(len(outputs)),
     }
     scores["sharpness_ratio"] = scores["gradient"] / scores["gradient_target"]
