@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN     = $(VENV)/bin
 STAMP   = $(VENV)/.installed
 
-.PHONY: install lab test unit notebooks notebooks-full install-backends test-backends clean
+.PHONY: install lab test unit notebooks notebooks-full install-backends test-backends gpu-check clean
 
 install: $(STAMP)
 
@@ -49,6 +49,10 @@ test-backends: install-backends
 	  KERAS_BACKEND=$$backend GAN_LESSONS_QUICK=1 MPLBACKEND=Agg $(BIN)/python -m pytest -q -p no:cacheprovider \
 	    --nbval-lax --nbval-current-env $(BACKEND_NOTEBOOKS) || exit 1; \
 	done
+
+# Every lesson in full mode on this machine's GPU, timed, as a Markdown table (see docs/gpu_check.py).
+gpu-check: install
+	$(BIN)/python docs/gpu_check.py
 
 clean:
 	rm -rf checkpoints notebooks/checkpoints

@@ -28,6 +28,23 @@ def quick_mode():
     return os.environ.get("GAN_LESSONS_QUICK", "").strip().lower() in ("1", "true", "yes", "on")
 
 
+def data_parallel():
+    """Train on every visible device when ``GAN_LESSONS_DATA_PARALLEL=1``: Keras' ``DataParallel``
+    distribution replicates the weights on each device and splits every batch across them, with the same
+    step functions and ``train_on_batch``. Keras 3.15 implements it for the JAX backend only. Returns the
+    devices used (None when the switch is off)."""
+    if os.environ.get("GAN_LESSONS_DATA_PARALLEL", "").strip().lower() not in ("1", "true", "yes", "on"):
+        return None
+    import keras
+
+    if keras.backend.backend() != "jax":
+        raise UserError(f"GAN_LESSONS_DATA_PARALLEL needs KERAS_BACKEND=jax (Keras {keras.__version__} distributes "
+                        f"only there), not {keras.backend.backend()}; unset it to train on one device")
+    devices = keras.distribution.list_devices()
+    keras.distribution.set_distribution(keras.distribution.DataParallel(devices=devices))
+    return devices
+
+
 def set_seed(seed):
     """Seed Python, numpy and the Keras backend so that a run can be repeated."""
     import keras

@@ -7,7 +7,7 @@ import time
 
 import numpy as np
 
-from .. import UserError, set_seed
+from .. import UserError, data_parallel, set_seed
 from ..data import check_image_batch, scale_images, unscale_images
 from ..training import fit, load_checkpoint, read_checkpoint
 from .base import Experiment, read_description
@@ -24,6 +24,10 @@ class Run(Experiment):
 
     def __init__(self, lesson, quick=None, seed=0, out_dir=None, fresh=False, **overrides):
         super().__init__(lesson, quick, seed, out_dir, fresh, **overrides)
+        devices = data_parallel()
+        if devices and self.config["batch_size"] % len(devices):
+            raise UserError(f"batch_size {self.config['batch_size']} must be a multiple of the {len(devices)} "
+                            "devices to split it evenly: --set batch_size=...")
         set_seed(seed)
         built = self.spec.build(self.config)
         self.models, self.step, self.data = built.models, built.step, built.data
