@@ -14,8 +14,10 @@ $(STAMP): requirements.txt pyproject.toml
 	$(BIN)/python -m pip install --quiet -r requirements.txt
 	touch $(STAMP)
 
+# As root (a container, a lab VM) Jupyter refuses to start without --allow-root: add it only then.
+# Jupyter prints the URL to open (with its token) when it is ready.
 lab: install
-	$(BIN)/jupyter lab --notebook-dir=notebooks
+	$(BIN)/python -m jupyter lab --notebook-dir=notebooks $$( [ "$$(id -u)" = 0 ] && echo --allow-root )
 
 test: install unit notebooks
 
