@@ -120,6 +120,24 @@ def _extra_variables(model):
     return [v for v in model.variables if id(v) not in saved]
 
 
+def _global_rng_state(state=None):
+    """The backend's own global random state, which Keras' seed variables do not cover: get it (``state``
+    None) or put it back. Only torch needs it: its Dropout without an explicit seed draws from torch's
+    global generator, so an exact resume must restore that too. TensorFlow and JAX: nothing (None)."""
+    if keras.backend.backend() != "torch":
+        return None
+    import torch
+
+    if state is None:
+        return torch.get_rng_state().numpy().copy()
+    torch.set_rng_state(torch.from_numpy(np.asarray(state, dtype=np.uint8)))
+
+
+def _diverged_on_torch(err):
+    """torch's cross-entropy refuses a NaN probability with this RuntimeError instead of returning NaN."""
+    return keras.backend.backend() == "torch" and "should be between 0 and 1" in str(err)
+
+
 def save_checkpoint(out_dir, models, history, steps):
     """Write weights (Keras stores the optimizer state with them), RNG state and history."""
     out_dir = Path(out_dir)
@@ -131,6 +149,9 @@ def save_checkpoint(out_dir, models, history, steps):
         os.replace(tmp, out_dir / f"{name}.weights.h5")
         for i, v in enumerate(_extra_variables(model)):
             extra[f"{name}/{i}"] = keras.ops.convert_to_numpy(v)
+    backend_state = _global_rng_state()
+    if backend_state is not None:
+        extra["backend_global"] = backend_state
     _atomic_savez(out_dir / "rng_state.npz", extra)
     history.save(out_dir / "history.npz")
     targets = {name: _optimizer_targets(m) for name, m in models.items()}
@@ -167,6 +188,8 @@ def load_checkpoint(out_dir, models):
                 model.load_weights(out_dir / f"{name}.weights.h5")
                 for i, v in enumerate(_extra_variables(model)):
                     v.assign(extra[f"{name}/{i}"])
+            if "backend_global" in extra.files:
+                _global_rng_state(extra["backend_global"])
         history = History.load(out_dir / "history.npz")
     except (OSError, EOFError, zipfile.BadZipFile) as err:  # unreadable: truncated, missing, not HDF5/zip
         raise CheckpointError(
@@ -227,7 +250,12 @@ def fit(step, models, data, *, steps, batch_size, seed=0, sample=None, snapshot_
             order, order_epoch = np.random.default_rng([seed, epoch]).permutation(n), epoch
         index = np.sort(order[position * batch_size:(position + 1) * batch_size])
         batch = tuple(a[index] for a in arrays)
-        logs = step(models, batch if len(batch) > 1 else batch[0], np.random.default_rng([seed, i, 1]))
+        try:
+            logs = step(models, batch if len(batch) > 1 else batch[0], np.random.default_rng([seed, i, 1]))
+        except RuntimeError as err:
+            if not _diverged_on_torch(err):
+                raise
+            logs = {"loss": float("nan")}
         logs = {key: float(value) for key, value in logs.items()}
         history.append(i + 1, logs)
         bad = {key: value for key, value in logs.items() if not math.isfinite(value)}

@@ -27,7 +27,7 @@ def noise(n, dim=16, seed=0):
 def test_the_label_reaches_the_generator(label_code):
     G = small_cgan(label_code)["generator"]
     z = np.repeat(noise(1), 10, axis=0)  # one z, ten labels
-    x = np.asarray(G([z, np.arange(10, dtype="int32")], training=False))
+    x = keras.ops.convert_to_numpy(G([z, np.arange(10, dtype="int32")], training=False))
     assert x.shape == (10, 28, 28, 1) and x.min() >= -1 and x.max() <= 1
     assert all(not np.allclose(x[0], x[k]) for k in range(1, 10))
 
@@ -36,7 +36,7 @@ def test_the_label_reaches_the_generator(label_code):
 def test_the_discriminator_output_depends_on_the_label(label_code):
     D = small_cgan(label_code)["discriminator"]
     image = np.repeat(np.random.default_rng(1).uniform(-1, 1, (1, 28, 28, 1)).astype("float32"), 10, axis=0)
-    p = np.asarray(D([image, np.arange(10, dtype="int32")], training=False))[:, 0]
+    p = keras.ops.convert_to_numpy(D([image, np.arange(10, dtype="int32")], training=False))[:, 0]
     assert p.shape == (10,) and ((p > 0) & (p < 1)).all()
     assert np.unique(np.round(p, 6)).size == 10
 
@@ -97,8 +97,8 @@ def test_d_learns_to_reject_a_real_digit_with_the_wrong_label(real_images, mnist
         k = rng.choice(len(images), 64, replace=False)
         cgan_step(models, (images[k], labels[k]), rng, wrong_label_fraction=0.5)
     D, test_images, test_labels = models["discriminator"], images[:500], labels[:500]
-    right = np.asarray(D([test_images, test_labels], training=False))[:, 0]
-    wrong = np.asarray(D([test_images, (test_labels + 3) % 10], training=False))[:, 0]
+    right = keras.ops.convert_to_numpy(D([test_images, test_labels], training=False))[:, 0]
+    wrong = keras.ops.convert_to_numpy(D([test_images, (test_labels + 3) % 10], training=False))[:, 0]
     # A D blind to the label scores right == wrong (fraction 0); a D that guesses, about 0.5.
     assert np.mean(right > wrong) > 0.6, np.mean(right > wrong)
 

@@ -19,7 +19,7 @@ def small_dcgan():
 
 def test_generator_upsamples_noise_to_images_in_tanh_range():
     G, _, _ = small_dcgan()
-    x = np.asarray(G(np.random.default_rng(0).standard_normal((4, 16)).astype("float32") * 5, training=False))
+    x = keras.ops.convert_to_numpy(G(np.random.default_rng(0).standard_normal((4, 16)).astype("float32") * 5, training=False))
     assert x.shape == (4, 28, 28, 1) and x.min() >= -1 and x.max() <= 1
     assert [type(l).__name__ for l in G.layers].count("Conv2DTranspose") == 2
 
@@ -29,7 +29,7 @@ def test_discriminator_uses_strided_convolutions_and_no_pooling_or_batchnorm():
     kinds = [type(l).__name__ for l in D.layers]
     assert kinds.count("Conv2D") == 2 and all(l.strides == (2, 2) for l in D.layers if type(l).__name__ == "Conv2D")
     assert not any("Pooling" in k or "BatchNormalization" in k for k in kinds)
-    p = np.asarray(D(np.zeros((3, 28, 28, 1), "float32")))
+    p = keras.ops.convert_to_numpy(D(np.zeros((3, 28, 28, 1), "float32")))
     assert p.shape == (3, 1) and ((p > 0) & (p < 1)).all()
 
 

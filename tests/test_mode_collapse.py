@@ -143,7 +143,7 @@ def test_minibatch_std_layer_survives_saving(tmp_path):
     D.save(tmp_path / "d.keras")
     again = keras.saving.load_model(tmp_path / "d.keras")
     x = np.random.default_rng(1).standard_normal((8, 2)).astype("float32")
-    np.testing.assert_allclose(np.asarray(again(x)), np.asarray(D(x)), rtol=1e-6)
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(again(x)), keras.ops.convert_to_numpy(D(x)), rtol=1e-6)
 
 
 # --- remedy 2: PacGAN packing -------------------------------------------------------------------
@@ -155,7 +155,7 @@ def test_packed_generator_puts_pack_samples_side_by_side():
     z = np.random.default_rng(0).standard_normal((5, 3, 4)).astype("float32")
     out = np.asarray(packed(z))
     assert out.shape == (5, 6)
-    expected = np.asarray(G(z.reshape(15, 4))).reshape(5, 6)
+    expected = keras.ops.convert_to_numpy(G(z.reshape(15, 4))).reshape(5, 6)
     np.testing.assert_allclose(out, expected, rtol=1e-5, atol=1e-6)
     assert packed.count_params() == G.count_params()  # the same weights, shared
 
@@ -170,7 +170,7 @@ def test_scale_multiplies_generator_output_and_divides_discriminator_input():
     small, big = toy_generator(4, hidden=(8,)), toy_generator(4, hidden=(8,), scale=4.0)
     big.set_weights(small.get_weights())
     z = np.random.default_rng(0).standard_normal((3, 4)).astype("float32")
-    np.testing.assert_allclose(np.asarray(big(z)), 4 * np.asarray(small(z)), rtol=1e-6)
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(big(z)), 4 * keras.ops.convert_to_numpy(small(z)), rtol=1e-6)
     with pytest.raises(ValueError, match="scale must be a positive number"):
         toy_generator(scale=0)
 
@@ -213,7 +213,7 @@ def test_minibatch_std_sees_a_collapsed_fake_group():
     spread = keras.Model(D.input, layer.output)
     real = sample_toy("ring", 8, seed=0)
     fake = np.repeat(RING[[2]], 8, axis=0).astype("float32")
-    feature = np.asarray(spread(np.concatenate([real, fake])))[:, -1]
+    feature = keras.ops.convert_to_numpy(spread(np.concatenate([real, fake])))[:, -1]
     assert feature[:8].min() > 0.1 and feature[8:].max() < 1e-3
 
 

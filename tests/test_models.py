@@ -8,7 +8,7 @@ from gan_lessons.models import build_gan, mlp_discriminator, mlp_generator
 def test_generator_makes_images_in_tanh_range():
     G = mlp_generator(16, hidden=(32, 64))
     z = np.random.default_rng(0).standard_normal((5, 16)).astype("float32") * 10
-    x = np.asarray(G(z, training=False))
+    x = keras.ops.convert_to_numpy(G(z, training=False))
     assert x.shape == (5, 28, 28, 1)
     assert x.min() >= -1.0 and x.max() <= 1.0
     assert x.std() > 0  # not a constant image
@@ -16,7 +16,7 @@ def test_generator_makes_images_in_tanh_range():
 
 def test_discriminator_outputs_probabilities():
     D = mlp_discriminator(hidden=(32,))
-    p = np.asarray(D(np.random.default_rng(0).uniform(-1, 1, (7, 28, 28, 1)).astype("float32")))
+    p = keras.ops.convert_to_numpy(D(np.random.default_rng(0).uniform(-1, 1, (7, 28, 28, 1)).astype("float32")))
     assert p.shape == (7, 1)
     assert ((p > 0) & (p < 1)).all()
 
@@ -59,7 +59,7 @@ def test_build_gan_refuses_mismatched_networks():
 def test_composite_model_is_generator_then_discriminator(tiny_gan):
     G, D, gan = tiny_gan["generator"], tiny_gan["discriminator"], tiny_gan["gan"]
     z = np.random.default_rng(1).standard_normal((3, 8)).astype("float32")
-    np.testing.assert_allclose(np.asarray(gan(z)), np.asarray(D(G(z))), rtol=1e-5)
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(gan(z)), keras.ops.convert_to_numpy(D(G(z))), rtol=1e-5)
 
 
 def test_build_gan_accepts_sequential_models():

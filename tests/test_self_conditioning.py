@@ -115,11 +115,11 @@ def test_projection_discriminator_starts_blind_to_the_label_and_reads_it_through
     assert D.get_layer("dcgan_features").inputs[0].shape[1:] == (28, 28, 1)  # no label planes: no extra cost
     image = np.repeat(np.random.default_rng(1).uniform(-1, 1, (1, 28, 28, 1)).astype("float32"), 4, axis=0)
     labels = np.arange(4, dtype="int32")
-    p = np.asarray(D([image, labels]))[:, 0]
+    p = keras.ops.convert_to_numpy(D([image, labels]))[:, 0]
     assert ((p > 0) & (p < 1)).all() and np.allclose(p, p[0])  # label vectors start at 0: lesson 02's D
     table = D.get_layer("d_label_projection")
     table.set_weights([np.random.default_rng(2).normal(0, 0.1, table.get_weights()[0].shape)])
-    assert np.unique(np.round(np.asarray(D([image, labels]))[:, 0], 6)).size == 4
+    assert np.unique(np.round(keras.ops.convert_to_numpy(D([image, labels]))[:, 0], 6)).size == 4
     with pytest.raises(ValueError, match="label_code must be one of"):
         cgan_generator(8, label_code="projection")  # G has no features to project on
 

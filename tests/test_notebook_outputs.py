@@ -1,0 +1,36 @@
+"""Committed notebooks carry no TensorFlow start-up, CUDA or retracing noise and no absolute path."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from gan_lessons import REPO_ROOT
+from gan_lessons.notebook_outputs import clean, problems
+
+NOTEBOOKS = sorted((REPO_ROOT / "notebooks").glob("[0-9]*.ipynb"))
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_committed_notebook_outputs_are_clean(path):
+    assert problems(path) == [], f"run `python -m gan_lessons.notebook_outputs clean {path.relative_to(REPO_ROOT)}`"
+
+
+def test_clean_drops_log_lines_and_writes_paths_relative_to_the_repository(tmp_path):
+    noisy = ["WARNING: All log messages before absl::InitializeLog() is called are written to STDERR\n",
+             "E0000 00:00:1.2 1 cuda_executor.cc:1] failed call to cuInit: INTERNAL: CUDA error\n",
+             "a warning a student should see\n"]
+    cells = [{"cell_type": "code", "source": "", "metadata": {}, "execution_count": 1, "outputs": [
+        {"output_type": "stream", "name": "stderr", "text": noisy},
+        {"output_type": "stream", "name": "stderr", "text": noisy[:2]},
+        {"output_type": "stream", "name": "stdout", "text": ["saved in /home/ana/gan-course/checkpoints/mlp_gan\n"]},
+        {"output_type": "execute_result", "execution_count": 1, "metadata": {},
+         "data": {"text/plain": ["PosixPath('/home/ana/gan-course/checkpoints')"]}}]}]
+    path = tmp_path / "n.ipynb"
+    path.write_text(json.dumps({"cells": cells, "metadata": {}, "nbformat": 4, "nbformat_minor": 5}))
+    assert len(problems(path)) == 6
+    assert clean(path, root="/home/ana/gan-course") == 4
+    outputs = json.loads(path.read_text())["cells"][0]["outputs"]
+    assert [o.get("text") for o in outputs[:2]] == [["a warning a student should see\n"],
+                                                    ["saved in checkpoints/mlp_gan\n"]]
+    assert outputs[2]["data"]["text/plain"] == ["PosixPath('checkpoints')"] and problems(path) == []
