@@ -29,10 +29,12 @@ notebooks: install
 	GAN_LESSONS_QUICK=1 MPLBACKEND=Agg $(BIN)/python -m pytest -p no:cacheprovider --nbval-lax --nbval-current-env notebooks/
 
 # Re-execute every notebook in full mode and store its outputs (what we commit).
+# Their outputs are then cleaned of TensorFlow's log lines and absolute paths (gan_lessons.notebook_outputs).
 notebooks-full: install
 	for nb in notebooks/[0-9]*.ipynb; do \
 	  GAN_LESSONS_QUICK=0 $(BIN)/jupyter nbconvert --to notebook --execute --inplace \
-	    --ExecutePreprocessor.timeout=1800 $$nb || exit 1; done
+	    --ExecutePreprocessor.timeout=1800 $$nb || exit 1; \
+	  $(BIN)/python -m gan_lessons.notebook_outputs clean $$nb || exit 1; done
 
 # Optional backends (JAX, PyTorch; CPU) and the tests that prove each: the unit tests and the quick mode of
 # lessons 01, 04 and 05 under KERAS_BACKEND=jax and KERAS_BACKEND=torch.

@@ -7,7 +7,8 @@ Everything here uses ``keras``, ``keras.ops`` and numpy only, so it runs on any 
 import os
 from pathlib import Path
 
-# Quieter TensorFlow start-up in notebooks; must be set before TensorFlow is imported.
+# Quieter TensorFlow start-up; must be set before TensorFlow is imported (check_environment() silences
+# the rest in notebooks).
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 __version__ = "0.1.0"
@@ -26,6 +27,48 @@ class UserError(ValueError):
 def quick_mode():
     """True when ``GAN_LESSONS_QUICK`` asks for the short CI run (``1``, ``true``, ``yes``)."""
     return os.environ.get("GAN_LESSONS_QUICK", "").strip().lower() in ("1", "true", "yes", "on")
+
+
+TESTED_KERAS = ((3, 15), (3, 16))  # the minor versions the course's tests passed on: [3.15, 3.16)
+
+
+def check_environment(show=True):
+    """First cell of every notebook: import Keras with TensorFlow's C++ start-up log lines sent to
+    /dev/null (they are written to the process's stderr before Python could filter them), quiet its
+    Python warnings (retracing), check the Keras version, and say in Spanish what to do if it is too
+    old (Colab ships an older one). Prints Keras, backend and devices; returns the ``keras`` module."""
+    import logging
+    import sys
+
+    if "keras" not in sys.modules:
+        sys.stderr.flush()
+        saved, null = os.dup(2), os.open(os.devnull, os.O_WRONLY)
+        try:
+            os.dup2(null, 2)
+            import keras
+
+            devices = keras.distribution.list_devices()  # the CUDA probe logs here, not at import
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            os.close(null)
+    import keras
+
+    logging.getLogger("tensorflow").setLevel(logging.ERROR)
+    version = tuple(int(part) for part in keras.__version__.split(".")[:2])
+    if version < TESTED_KERAS[0]:
+        raise UserError(
+            f"Este curso necesita Keras ≥ 3.15 y hay Keras {keras.__version__} (Colab trae una más antigua). "
+            'Instálala con  %pip install -U "keras>=3.15,<3.16"  y reinicia el entorno de ejecución '
+            "(en Colab: Entorno de ejecución → Reiniciar sesión); después vuelve a ejecutar esta celda.")
+    if show:
+        devices = keras.distribution.list_devices()
+        print(f"Keras {keras.__version__}, backend {keras.backend.backend()}, dispositivos {', '.join(devices)}, "
+              f"gan_lessons {__version__}")
+        if version >= TESTED_KERAS[1]:
+            print(f"Aviso: el curso se probó con Keras 3.15; con {keras.__version__} puede que algún paso cambie "
+                  "(tests/test_keras_canary.py lo comprueba).")
+    return keras
 
 
 def data_parallel():

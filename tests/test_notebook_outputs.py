@@ -34,3 +34,15 @@ def test_clean_drops_log_lines_and_writes_paths_relative_to_the_repository(tmp_p
     assert [o.get("text") for o in outputs[:2]] == [["a warning a student should see\n"],
                                                     ["saved in checkpoints/mlp_gan\n"]]
     assert outputs[2]["data"]["text/plain"] == ["PosixPath('checkpoints')"] and problems(path) == []
+
+
+def test_check_environment_says_what_to_do_with_an_old_keras(monkeypatch, capsys):
+    import keras
+
+    from gan_lessons import UserError, check_environment
+
+    assert check_environment() is keras
+    assert f"Keras {keras.__version__}, backend {keras.backend.backend()}" in capsys.readouterr().out
+    monkeypatch.setattr(keras, "__version__", "3.10.0")  # what Colab shipped when the course began
+    with pytest.raises(UserError, match=r'pip install -U "keras>=3.15,<3.16".*Reiniciar sesión'):
+        check_environment(show=False)
