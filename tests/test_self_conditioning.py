@@ -199,3 +199,19 @@ def test_cli_trains_and_samples_a_self_conditioned_dcgan(tmp_path, monkeypatch):
     saved = np.load(tmp_path / "s.npz")
     assert saved.files == ["images"] and saved["images"].shape == (7, 28, 28, 1)  # no labels: unconditional
     np.testing.assert_array_equal(saved["images"], np.load(tmp_path / "t.npz")["images"])
+
+
+def test_digits_over_training_of_the_plain_and_the_self_conditioned_dcgan(tmp_path):
+    from gan_lessons.lessons.dcgan_selfcond import digits_over_training
+
+    tiny = dict(g_channels=[8, 4], d_channels=[4, 8], latent_dim=8, batch_size=16, steps=4, snapshot_every=2,
+                checkpoint_every=2)
+    out_dirs = {"dcgan": tmp_path / "plain", "dcgan_selfcond": tmp_path / "selfcond"}
+    overrides = {"dcgan": tiny, "dcgan_selfcond": dict(tiny, clusters=K, g_label_dim=4)}
+    shares = digits_over_training(quick=True, out_dirs=out_dirs, overrides=overrides)
+    for lesson in ("dcgan", "dcgan_selfcond"):
+        steps, digits = shares[lesson]
+        np.testing.assert_array_equal(steps, [2, 4])
+        assert digits.shape == (10, len(steps)) and np.allclose(digits.sum(axis=0), 1)
+    again = digits_over_training(quick=True, out_dirs=out_dirs, overrides=overrides)  # finished: loaded, not retrained
+    np.testing.assert_array_equal(again["dcgan"][1], shares["dcgan"][1])

@@ -31,3 +31,25 @@ def build(config):
 
 LESSONS = (Lesson("dcgan_selfcond", ImageGAN, SETTINGS, DCGAN_QUICK, build,
                   "04: the DCGAN self-conditioned on k-means clusters of the unlabelled digits"),)
+
+
+def digit_shares(history):
+    """(10, snapshots): the share of each digit among the samples of each snapshot of ``history``, as
+    the course classifier reads them."""
+    from ..metrics import class_fractions, classify
+
+    return np.stack([class_fractions(classify(images / 255.0)[1]) for images in history.snapshots], axis=1)
+
+
+def digits_over_training(quick=None, seed=0, out_dirs=None, overrides=None, progress=False):
+    """Train (or load, if finished) the plain DCGAN of lesson 02 and the self-conditioned one, each with its
+    lesson's settings in its lesson's folder (or ``out_dirs[lesson]``, with ``overrides[lesson]``), and
+    return {lesson: (snapshot steps, digit shares (10, snapshots))}: the class histogram over training."""
+    from . import make_experiment
+
+    result = {}
+    for lesson in ("dcgan", "dcgan_selfcond"):
+        run = make_experiment(lesson, quick, seed, (out_dirs or {}).get(lesson), **(overrides or {}).get(lesson, {}))
+        history = run.train(progress=progress)
+        result[lesson] = (np.asarray(history.snapshot_steps), digit_shares(history))
+    return result
