@@ -38,6 +38,7 @@ LABEL_CODE = {
     "label_code": "onehot",  # G: the label's one-hot vector joined to z (or "embedding", then:)
     "g_label_dim": 16,  # size of the learned code joined to z
     "d_label_dim": 1,  # label planes added to D's input image ("embedding" only)
+    "d_label_code": None,  # D's own code if set ("projection": Miyato & Koyama 2018); None: label_code
     "wrong_label_fraction": 0.5,  # real digits shown to D with a wrong label, as fakes
 }
 
@@ -65,7 +66,7 @@ def build_dcgan(config, labels=None, n_classes=0, label_probs=None):
     else:
         generator = functools.partial(cgan_generator, c["latent_dim"], n_classes=n_classes, label_code=c["label_code"],
                                       label_dim=c["g_label_dim"], **g_kwargs)
-        D = cgan_discriminator(n_classes=n_classes, label_code=c.get("d_label_code", c["label_code"]),
+        D = cgan_discriminator(n_classes=n_classes, label_code=c.get("d_label_code") or c["label_code"],
                                label_dim=c["d_label_dim"], **d_kwargs)
         step = functools.partial(cgan_step, real_label=c["real_label"], n_classes=n_classes, label_probs=label_probs,
                                  wrong_label_fraction=c["wrong_label_fraction"])
