@@ -129,8 +129,7 @@ def test_cgan_lesson_samples_the_digits_it_is_asked_for(tmp_path):
 
 
 def test_unconditional_lessons_take_no_labels(tmp_path):
-    exp = ImageGAN("dcgan", quick=True, out_dir=tmp_path, g_channels=[8, 4], d_channels=[4, 8], latent_dim=8,
-                     clusters=0)
+    exp = ImageGAN("dcgan", quick=True, out_dir=tmp_path, g_channels=[8, 4], d_channels=[4, 8], latent_dim=8)
     with pytest.raises(ValueError, match="not conditional"):
         exp.generate(z=noise(2, 8), labels=[0, 1])
 

@@ -58,13 +58,13 @@ def test_ema_moves_a_fraction_of_the_way():
         np.testing.assert_allclose(e, 0.25 * w, rtol=1e-6, atol=1e-7)
 
 
-def tiny_dcgan_experiment(out_dir, **overrides):
+def tiny_dcgan_experiment(out_dir, lesson="dcgan", **overrides):
     from gan_lessons.lessons import ImageGAN
 
     settings = dict(g_channels=[8, 4], d_channels=[4, 8], latent_dim=8, batch_size=16, steps=6,
-                    snapshot_every=3, checkpoint_every=3, clusters=0)  # the plain DCGAN (self-conditioning: below)
+                    snapshot_every=3, checkpoint_every=3)
     settings.update(overrides)
-    return ImageGAN("dcgan", quick=True, out_dir=out_dir, **settings)
+    return ImageGAN(lesson, quick=True, out_dir=out_dir, **settings)
 
 
 def test_dcgan_lesson_step_trains_d_then_g_and_only_averages_the_ema_copy(tmp_path):
@@ -82,13 +82,14 @@ def test_dcgan_lesson_step_trains_d_then_g_and_only_averages_the_ema_copy(tmp_pa
         np.testing.assert_allclose(e_new, decay * e_old + (1 - decay) * g_new, rtol=1e-5, atol=1e-6)
 
 
-@pytest.mark.parametrize("clusters", [0, 5])
-def test_interrupted_dcgan_run_resumes_exactly_with_lr_schedule_and_ema(tmp_path, clusters):
-    straight = tiny_dcgan_experiment(tmp_path / "a", clusters=clusters)
+@pytest.mark.parametrize("lesson, kwargs", [("dcgan", {}), ("dcgan", {"loss": "hinge", "spectral_norm": True}),
+                                            ("dcgan_selfcond", {"clusters": 5})])
+def test_interrupted_dcgan_run_resumes_exactly_with_lr_schedule_and_ema(tmp_path, lesson, kwargs):
+    straight = tiny_dcgan_experiment(tmp_path / "a", lesson, **kwargs)
     assert straight.config["lr_decay"]
     h_straight = straight.train(progress=False)
 
-    interrupted = tiny_dcgan_experiment(tmp_path / "b", clusters=clusters)
+    interrupted = tiny_dcgan_experiment(tmp_path / "b", lesson, **kwargs)
     calls, step = [], interrupted.step
 
     def step_then_crash(*args):
@@ -100,8 +101,59 @@ def test_interrupted_dcgan_run_resumes_exactly_with_lr_schedule_and_ema(tmp_path
     interrupted.step = step_then_crash
     with pytest.raises(KeyboardInterrupt):
         interrupted.train(progress=False)
-    resumed = tiny_dcgan_experiment(tmp_path / "b", clusters=clusters)
+    resumed = tiny_dcgan_experiment(tmp_path / "b", lesson, **kwargs)
     h_resumed = resumed.train(progress=False)
     assert h_resumed.logs == h_straight.logs
     for a, b in zip(weights_of(straight.models["generator_ema"]), weights_of(resumed.models["generator_ema"])):
         np.testing.assert_array_equal(a, b)
+
+
+def test_gan_losses_by_name_and_their_targets():
+    from gan_lessons.models import gan_loss
+    from gan_lessons.models.gan import hinge_generator_loss
+
+    hinge = keras.losses.get(gan_loss("hinge")[0])  # Keras reads target 0 as -1: max(0, 1 + D(fake)) for fakes
+    np.testing.assert_allclose(np.asarray(hinge(np.array([[1.0], [0.0]]), np.array([[0.5], [0.5]]))), [0.5, 1.5])
+    np.testing.assert_allclose(np.asarray(hinge_generator_loss(np.ones((2, 1)), np.array([[0.5], [2.0]]))),
+                               [-0.5, -2.0])  # G raises D's score on its fakes, without a ceiling
+    assert gan_loss("bce")[2] and not gan_loss("lsgan")[2]
+    with pytest.raises(ValueError, match="unknown loss 'wasserstein'; choose one of bce, hinge, lsgan"):
+        gan_loss("wasserstein")
+
+
+@pytest.mark.parametrize("loss", ["hinge", "lsgan"])
+def test_hinge_and_least_squares_ds_give_a_raw_score_and_each_call_moves_its_network(tmp_path, loss):
+    from conftest import assert_each_call_moves_the_right_network
+
+    exp = tiny_dcgan_experiment(tmp_path, loss=loss)
+    D = exp.models["discriminator"]
+    score = np.asarray(D(np.full((2, 28, 28, 1), 50.0, "float32")))
+    assert D.layers[-1].get_config()["activation"] == "linear" and np.abs(score).max() > 0
+    rng = np.random.default_rng(0)
+    logs = exp.step(exp.models, exp.data[:16], rng)
+    assert np.isfinite(list(logs.values())).all()
+    assert_each_call_moves_the_right_network(exp.models, lambda: exp.step(exp.models, exp.data[:16], rng))
+
+
+def test_spectrally_normalised_d_learns_and_g_step_only_rescales_its_kernels(tmp_path):
+    exp = tiny_dcgan_experiment(tmp_path, loss="hinge", spectral_norm=True)
+    G, D = exp.models["generator"], exp.models["discriminator"]
+    assert [type(l).__name__ for l in D.layers].count("SpectralNormalization") == 3  # 2 convs + the dense head
+    D(exp.data[:4], training=True)
+    dense = D.layers[-1].layer.kernel
+    assert np.linalg.norm(np.asarray(dense)) == pytest.approx(1.0, rel=1e-4)  # a vector: its norm is its σ
+    rng = np.random.default_rng(0)
+    for _ in range(2):
+        D.trainable = True
+        d0, g0 = [np.array(w) for w in D.trainable_weights], weights_of(G)
+        exp.models["discriminator"].train_on_batch(np.concatenate([exp.data[:8], exp.data[8:16]]),
+                                                   np.concatenate([np.ones((8, 1)), np.zeros((8, 1))]))
+        d1 = [np.array(w) for w in D.trainable_weights]
+        assert changed(d0, d1) and not changed(g0, weights_of(G))  # D's step: D learns, G does not
+        D.trainable = False
+        exp.models["gan"].train_on_batch(rng.standard_normal((8, 8)).astype("float32"), np.ones((8, 1)))
+        assert changed(g0, weights_of(G))  # G's step: G learns...
+        D.trainable = True
+        for before, after in zip(d1, [np.array(w) for w in D.trainable_weights]):  # ...D is only rescaled
+            scale = float((before * after).sum() / (after * after).sum()) if after.any() else 1.0
+            np.testing.assert_allclose(before, scale * after, rtol=1e-4, atol=1e-6)

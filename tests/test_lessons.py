@@ -17,7 +17,8 @@ TINY_CGAN = dict(g_channels=[8, 4], d_channels=[4, 8], latent_dim=8, g_label_dim
 
 
 def test_every_lesson_has_a_runner_and_quick_mode_changes_only_known_settings():
-    assert list(LESSONS) == ["mlp_gan", "dcgan", "cgan", "mode_collapse", "pix2pix", "pix2pix_l1", "cyclegan"]
+    assert list(LESSONS) == ["mlp_gan", "dcgan", "cgan", "mode_collapse", "dcgan_selfcond", "pix2pix", "pix2pix_l1",
+                             "cyclegan"]
     for name, lesson in LESSONS.items():
         assert lesson.name == name and set(lesson.quick) <= set(lesson.settings), name
         assert lesson_config(name, quick=True)["steps"] != lesson_config(name, quick=False)["steps"], name
@@ -106,7 +107,7 @@ def test_a_run_class_refuses_a_lesson_it_does_not_run(tmp_path):
 
 
 def test_a_decayed_learning_rate_reaches_zero_at_the_last_step(tmp_path):
-    run = ImageGAN("dcgan", quick=True, out_dir=tmp_path, clusters=0, g_channels=[8, 4], d_channels=[4, 8],
+    run = ImageGAN("dcgan", quick=True, out_dir=tmp_path, g_channels=[8, 4], d_channels=[4, 8],
                    latent_dim=8, batch_size=16, steps=5, snapshot_every=5, checkpoint_every=5)
     for key in ("gan", "discriminator"):
         assert float(run.models[key].optimizer.learning_rate) == pytest.approx(5e-4)

@@ -304,3 +304,20 @@ def test_cli_trains_every_method_on_both_datasets(tmp_path, tiny_lesson, capsys)
 def test_unknown_method_is_refused(tmp_path):
     with pytest.raises(ValueError, match="unknown dataset"):
         ModeCollapseSweep(quick=True, out_dir=tmp_path, methods=["vanilla", "wgan"])
+
+
+@pytest.mark.parametrize("lr_decay, last_rate", [(True, 0.0), (False, 4e-3)])
+def test_learning_rates_decay_to_zero_or_stay_constant(lr_decay, last_rate):
+    set_seed(0)
+    config = dict(TINY, lr_decay=lr_decay, d_learning_rate=4e-3)
+    models, step, _ = build_toy_gan(config, "ring", "vanilla")
+    real, rng = sample_toy("ring", 64, seed=0), np.random.default_rng(0)
+    for _ in range(config["steps"]["ring"]):
+        step(models, real, rng)
+    assert float(models["discriminator"].optimizer.learning_rate) == pytest.approx(last_rate)
+
+
+def test_published_table_shows_both_plain_gan_baselines():
+    plain = {row["source"].split(" (")[0]: row for row in mode_collapse.PUBLISHED_MODE_COVERAGE if row["method"] == "GAN"}
+    assert plain["Srivastava et al. 2017"]["grid"] == (3.3, 0.5)
+    assert plain["Lin et al. 2018"]["ring"] == (6.3, 98.2) and plain["Lin et al. 2018"]["grid"] == (17.3, 94.8)

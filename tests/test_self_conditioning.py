@@ -1,4 +1,4 @@
-"""Lesson 02's self-conditioned DCGAN: k-means clusters of unlabelled digits as the labels of lesson 03's cGAN."""
+"""The self-conditioned DCGAN (`dcgan_selfcond`, lesson 04's remedy): k-means clusters of unlabelled digits as the labels of lesson 03's cGAN."""
 import keras
 import numpy as np
 import pytest
@@ -97,7 +97,7 @@ def test_cgan_step_asks_for_labels_with_the_given_probabilities(real_images):
 def tiny_self_conditioned(out_dir, **overrides):
     settings = dict(g_channels=[8, 4], d_channels=[4, 8], latent_dim=8, g_label_dim=4, batch_size=16, steps=4,
                     snapshot_every=2, checkpoint_every=2, clusters=K)
-    return ImageGAN("dcgan", quick=True, out_dir=out_dir, **dict(settings, **overrides))
+    return ImageGAN("dcgan_selfcond", quick=True, out_dir=out_dir, **dict(settings, **overrides))
 
 
 def test_default_codes_g_reads_a_one_hot_cluster_d_projects_it(tmp_path):
@@ -158,12 +158,27 @@ def test_self_conditioned_generate_draws_clusters_by_size_and_is_seeded(tmp_path
     assert "label_agreement" not in scores and np.isfinite(scores["fid"])
 
 
-def test_plain_dcgan_is_still_there_with_clusters_0(tmp_path):
-    exp = tiny_self_conditioned(tmp_path, clusters=0)
+def test_plain_dcgan_is_lesson_02_and_self_conditioning_needs_clusters(tmp_path):
+    exp = ImageGAN("dcgan", quick=True, out_dir=tmp_path / "plain", g_channels=[8, 4], d_channels=[4, 8],
+                   latent_dim=8, batch_size=16, steps=2)
     assert len(exp.generator.inputs) == 1 and isinstance(exp.data, np.ndarray) and not exp.labels.takes_labels
     assert exp.generate(5).shape == (5, 28, 28, 1)
     with pytest.raises(ValueError, match="not conditional"):
         exp.generate(z=np.zeros((2, 8), "float32"), labels=[0, 1])
+    with pytest.raises(ValueError, match="unknown setting 'clusters' for dcgan"):
+        ImageGAN("dcgan", quick=True, out_dir=tmp_path / "x", clusters=5)
+    with pytest.raises(ValueError, match="clusters must be at least 2.*`dcgan`"):
+        tiny_self_conditioned(tmp_path / "y", clusters=0)
+
+
+def test_self_conditioned_lesson_keeps_the_old_dcgan_default():
+    selfcond, dcgan = LESSONS["dcgan_selfcond"], LESSONS["dcgan"]
+    assert selfcond.settings["clusters"] == 50 and selfcond.settings["d_label_code"] == "projection"
+    assert selfcond.settings["steps"] == 10000 and selfcond.quick == dcgan.quick
+    shared = ("g_channels", "d_channels", "g_extra_convs", "kernel_size", "batch_size", "ema_decay", "beta_1")
+    assert {k: selfcond.settings[k] for k in shared} == {
+        "g_channels": [64, 32], "d_channels": [32, 64], "g_extra_convs": 1, "kernel_size": 4, "batch_size": 64,
+        "ema_decay": 0.999, "beta_1": 0.5}
 
 
 def test_lesson_03_keeps_its_settings():
@@ -175,12 +190,28 @@ def test_lesson_03_keeps_its_settings():
 
 
 def test_cli_trains_and_samples_a_self_conditioned_dcgan(tmp_path, monkeypatch):
-    patch_lesson(monkeypatch, "dcgan", dict(steps=4, snapshot_every=2, checkpoint_every=2, clusters=K,
+    patch_lesson(monkeypatch, "dcgan_selfcond", dict(steps=4, snapshot_every=2, checkpoint_every=2, clusters=K,
                                             g_channels=[8, 4], d_channels=[4, 8]))
     out = tmp_path / "run"
-    assert main(["train", "dcgan", "--quick", "--out", str(out), "--eval-samples", "100"]) == 0
+    assert main(["train", "dcgan_selfcond", "--quick", "--out", str(out), "--eval-samples", "100"]) == 0
     assert main(["sample", str(out), "-n", "7", "--out", str(tmp_path / "s.npz")]) == 0
     assert main(["sample", str(out), "-n", "7", "--out", str(tmp_path / "t.npz")]) == 0
     saved = np.load(tmp_path / "s.npz")
     assert saved.files == ["images"] and saved["images"].shape == (7, 28, 28, 1)  # no labels: unconditional
     np.testing.assert_array_equal(saved["images"], np.load(tmp_path / "t.npz")["images"])
+
+
+def test_digits_over_training_of_the_plain_and_the_self_conditioned_dcgan(tmp_path):
+    from gan_lessons.lessons.dcgan_selfcond import digits_over_training
+
+    tiny = dict(g_channels=[8, 4], d_channels=[4, 8], latent_dim=8, batch_size=16, steps=4, snapshot_every=2,
+                checkpoint_every=2)
+    out_dirs = {"dcgan": tmp_path / "plain", "dcgan_selfcond": tmp_path / "selfcond"}
+    overrides = {"dcgan": tiny, "dcgan_selfcond": dict(tiny, clusters=K, g_label_dim=4)}
+    shares = digits_over_training(quick=True, out_dirs=out_dirs, overrides=overrides)
+    for lesson in ("dcgan", "dcgan_selfcond"):
+        steps, digits = shares[lesson]
+        np.testing.assert_array_equal(steps, [0, 2, 4])  # the start, then every 2 steps
+        assert digits.shape == (10, len(steps)) and np.allclose(digits.sum(axis=0), 1)
+    again = digits_over_training(quick=True, out_dirs=out_dirs, overrides=overrides)  # finished: loaded, not retrained
+    np.testing.assert_array_equal(again["dcgan"][1], shares["dcgan"][1])

@@ -46,20 +46,29 @@ def dcgan_generator(latent_dim=100, image_shape=(28, 28, 1), channels=(128, 64),
 
 
 def dcgan_discriminator(image_shape=(28, 28, 1), channels=(64, 128), kernel_size=4, dropout=0.3,
-                        name="discriminator"):
-    """image -> [Conv stride 2 + LeakyReLU + Dropout] x2 -> Dense -> P(real)."""
+                        spectral_norm=False, logits=False, name="discriminator"):
+    """image -> [Conv stride 2 + LeakyReLU + Dropout] x2 -> Dense -> P(real), or the score before the
+    sigmoid with ``logits=True`` (hinge and least-squares losses).
+
+    ``spectral_norm`` wraps every layer with weights in ``keras.layers.SpectralNormalization``
+    (Miyato et al. 2018): each call in training mode divides the kernel by an estimate of its largest
+    singular value (one power iteration), so D cannot sharpen its answer without bound. Keras 3 writes
+    the divided kernel back, in G's step too (D is called in training mode inside the composite); it
+    is the same kernel up to that scale, since it was already divided in D's step.
+    """
     image_shape = check_positive_ints("image_shape", image_shape, length=3)
     channels = check_positive_ints("channels", channels)
     (kernel_size,) = check_positive_ints("kernel_size", kernel_size, length=1)
     if not 0.0 <= dropout < 1.0:
         raise UserError(f"dropout must be in [0, 1), got {dropout!r}")
+    norm = layers.SpectralNormalization if spectral_norm else (lambda layer: layer)
     x = keras.Input(shape=image_shape, name="image")
     h = x
     for c in channels:
-        h = layers.Conv2D(c, kernel_size, strides=2, padding="same")(h)
+        h = norm(layers.Conv2D(c, kernel_size, strides=2, padding="same"))(h)
         h = layers.LeakyReLU(0.2)(h)
         if dropout:
             h = layers.Dropout(dropout)(h)
     h = layers.Flatten()(h)
-    p = layers.Dense(1, activation="sigmoid")(h)
+    p = norm(layers.Dense(1, activation=None if logits else "sigmoid"))(h)
     return keras.Model(x, p, name=name)

@@ -20,10 +20,34 @@ def check_positive_ints(name, values, length=None):
     return values
 
 
+def hinge_generator_loss(y_true, y_pred):
+    """G's side of the hinge loss: -E[D(G(z))] (the targets, all 1, are not needed)."""
+    return -keras.ops.mean(y_pred, axis=-1)
+
+
+# The losses of the GAN game, by name: (D's loss, G's loss, whether D ends in a sigmoid). D's targets are
+# 1 for real and 0 for fake in all three; Keras's "hinge" reads 0 as -1, so it is max(0, 1 - D(x)) on reals
+# and max(0, 1 + D(G(z))) on fakes (Lim & Ye 2017; Miyato et al. 2018). "lsgan": squared error to 1 / 0
+# on D's raw score, and G pulls its fakes' score to 1 (Mao et al. 2017, a = 0, b = c = 1).
+GAN_LOSSES = {
+    "bce": ("binary_crossentropy", "binary_crossentropy", True),
+    "hinge": ("hinge", hinge_generator_loss, False),
+    "lsgan": ("mse", "mse", False),
+}
+
+
+def gan_loss(name):
+    """(D's loss, G's loss, sigmoid output?) of the loss called ``name``, or a clear error."""
+    if name not in GAN_LOSSES:
+        raise UserError(f"unknown loss {name!r}; choose one of {', '.join(GAN_LOSSES)}")
+    return GAN_LOSSES[name]
+
+
 def build_gan(generator, discriminator, d_optimizer, g_optimizer, loss="binary_crossentropy",
-              d_metrics=None):
+              d_metrics=None, g_loss=None):
     """Compile ``discriminator`` and return the compiled composite model ``z -> D(G(z))``
-    (``[z, label] -> D(G(z, label), label)`` for a conditional pair).
+    (``[z, label] -> D(G(z, label), label)`` for a conditional pair). D learns with ``loss``, the
+    composite (G) with ``g_loss`` (default: the same).
 
     The composite shares its layers with both networks. Training it must only move the
     generator, so the step function sets ``discriminator.trainable = False`` right before
@@ -53,5 +77,5 @@ def build_gan(generator, discriminator, d_optimizer, g_optimizer, loss="binary_c
     else:
         gan = keras.Model(inputs, discriminator([generator(inputs), *inputs[1:]]), name="gan")
     discriminator.trainable = False
-    gan.compile(optimizer=g_optimizer, loss=loss)
+    gan.compile(optimizer=g_optimizer, loss=loss if g_loss is None else g_loss)
     return gan

@@ -1,0 +1,55 @@
+"""The self-conditioned DCGAN (Liu et al. 2020), a remedy for mode collapse (lesson 04): the unlabelled
+digits are grouped into k-means clusters, and lesson 03's conditional networks learn from the cluster
+ids, asked for as often as they occur. No digit label is used; from outside it is an unconditional GAN
+(``sample`` writes no cluster ids)."""
+
+import numpy as np
+
+from .. import UserError
+from ..data import mnist_clusters
+from .base import Built, Lesson
+from .dcgan import DCGAN, DCGAN_QUICK, LABEL_CODE, build_dcgan
+from .runs import ClusterLabels, ImageGAN
+
+SETTINGS = {
+    **DCGAN,
+    **LABEL_CODE,
+    "clusters": 50,  # k of k-means on the 50 principal components of the 60,000 training digits
+    "d_label_code": "projection",  # D: projection discriminator, no label planes (or "onehot": k planes)
+    "steps": 10000,
+}
+
+
+def build(config):
+    k = config["clusters"]
+    if k < 2:
+        raise UserError(f"clusters must be at least 2, got {k}; the plain DCGAN is the lesson `dcgan`")
+    clusters = mnist_clusters(k)
+    policy = ClusterLabels(np.bincount(clusters, minlength=k) / len(clusters))
+    return Built(*build_dcgan(config, clusters, k, policy.probs), labels=policy)
+
+
+LESSONS = (Lesson("dcgan_selfcond", ImageGAN, SETTINGS, DCGAN_QUICK, build,
+                  "04: the DCGAN self-conditioned on k-means clusters of the unlabelled digits"),)
+
+
+def digit_shares(history):
+    """(10, snapshots): the share of each digit among the samples of each snapshot of ``history``, as
+    the course classifier reads them."""
+    from ..metrics import class_fractions, classify
+
+    return np.stack([class_fractions(classify(images / 255.0)[1]) for images in history.snapshots], axis=1)
+
+
+def digits_over_training(quick=None, seed=0, out_dirs=None, overrides=None, progress=False):
+    """Train (or load, if finished) the plain DCGAN of lesson 02 and the self-conditioned one, each with its
+    lesson's settings in its lesson's folder (or ``out_dirs[lesson]``, with ``overrides[lesson]``), and
+    return {lesson: (snapshot steps, digit shares (10, snapshots))}: the class histogram over training."""
+    from . import make_experiment
+
+    result = {}
+    for lesson in ("dcgan", "dcgan_selfcond"):
+        run = make_experiment(lesson, quick, seed, (out_dirs or {}).get(lesson), **(overrides or {}).get(lesson, {}))
+        history = run.train(progress=progress)
+        result[lesson] = (np.asarray(history.snapshot_steps), digit_shares(history))
+    return result
