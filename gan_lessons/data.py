@@ -91,18 +91,31 @@ def read_idx(path):
     return np.frombuffer(raw, dtype=np.uint8, offset=4 + 4 * ndim).reshape(dims)
 
 
-def load_fashion_mnist(directory=FASHION_MNIST_DIR):
+def _download_fashion_mnist():
+    import keras
+
+    return keras.datasets.fashion_mnist.load_data()
+
+
+def load_fashion_mnist(directory=FASHION_MNIST_DIR, allow_download=True):
     """Fashion-MNIST (Xiao et al. 2017) as ``(x_train, y_train), (x_test, y_test)``, like MNIST.
 
-    Reads the gzipped IDX files that the Debian package ``dataset-fashion-mnist`` installs.
+    Reads the gzipped IDX files that the Debian package ``dataset-fashion-mnist`` installs; without them
+    it falls back to ``keras.datasets.fashion_mnist`` (which needs the internet, e.g. on Colab).
     """
     directory = Path(directory)
     names = ["train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"]
     paths = [directory / f"{name}.gz" for name in names]
     missing = [p.name for p in paths if not p.exists()]
     if missing:
+        why = "downloading it with keras was not tried"
+        if allow_download:
+            try:
+                return _download_fashion_mnist()
+            except Exception as err:  # no internet, proxy, ...
+                why = f"downloading it with keras failed ({err})"
         raise DataUnavailableError(
-            f"Fashion-MNIST not found in {directory} (missing {', '.join(missing)}). Install it with\n"
+            f"Fashion-MNIST not found in {directory} (missing {', '.join(missing)}) and {why}. Install it with\n"
             "    sudo apt-get install dataset-fashion-mnist\n"
             "(Debian/Ubuntu; Expat licence) or pass the folder that holds the four .gz IDX files."
         )

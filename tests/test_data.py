@@ -99,6 +99,14 @@ def test_idx_reader_reads_gzipped_files_and_refuses_others(tmp_path):
         data.read_idx(tmp_path / "bad")
 
 
-def test_fashion_mnist_missing_names_the_debian_package(tmp_path):
-    with pytest.raises(DataUnavailableError, match="apt-get install dataset-fashion-mnist"):
+def test_fashion_mnist_missing_falls_back_to_keras_then_names_the_debian_package(tmp_path, monkeypatch):
+    fake = ((np.zeros((2, 28, 28), np.uint8), np.zeros(2, np.uint8)),) * 2
+    monkeypatch.setattr(data, "_download_fashion_mnist", lambda: fake)
+    assert data.load_fashion_mnist(tmp_path) is fake
+
+    def offline():
+        raise OSError("no network")
+
+    monkeypatch.setattr(data, "_download_fashion_mnist", offline)
+    with pytest.raises(DataUnavailableError, match=r"(?s)keras failed \(no network\).*apt-get install dataset-fashion-mnist"):
         data.load_fashion_mnist(tmp_path)
