@@ -1,7 +1,6 @@
 """Committed notebooks carry no TensorFlow start-up, CUDA or retracing noise and no absolute path."""
 
 import json
-from pathlib import Path
 
 import pytest
 

@@ -6,7 +6,7 @@ from conftest import assert_each_call_moves_the_right_network, changed, patch_le
 
 from gan_lessons import set_seed
 from gan_lessons.__main__ import main
-from gan_lessons.data import cluster_images, mnist_clusters
+from gan_lessons.clusters import cluster_images, mnist_clusters
 from gan_lessons.lessons import LESSONS, ClusterLabels, DigitLabels, ImageGAN
 from gan_lessons.models import build_gan, cgan_discriminator, cgan_generator
 from gan_lessons.steps import cgan_step

@@ -4,9 +4,7 @@ and of the self-conditioned DCGAN of lesson 04 (:mod:`.dcgan_selfcond`)."""
 
 import functools
 
-import numpy as np
-
-from ..data import load_mnist, mnist_clusters, scale_images
+from ..data import load_mnist, scale_images
 from ..models import build_gan, cgan_discriminator, cgan_generator, dcgan_discriminator, dcgan_generator, gan_loss
 from ..steps import cgan_step, gan_step, with_ema
 from .base import Built, Lesson, adam

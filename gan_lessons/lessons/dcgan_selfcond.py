@@ -6,7 +6,7 @@ ids, asked for as often as they occur. No digit label is used; from outside it i
 import numpy as np
 
 from .. import UserError
-from ..data import mnist_clusters
+from ..clusters import mnist_clusters
 from .base import Built, Lesson
 from .dcgan import DCGAN, DCGAN_QUICK, LABEL_CODE, build_dcgan
 from .runs import ClusterLabels, ImageGAN

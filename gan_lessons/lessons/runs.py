@@ -8,7 +8,7 @@ import time
 import numpy as np
 
 from .. import UserError, data_parallel, set_seed
-from ..data import check_image_batch, scale_images, unscale_images
+from ..data import unscale_images
 from ..training import fit, load_checkpoint, read_checkpoint
 from .base import Experiment, read_description
 
