@@ -18,7 +18,7 @@ over its updates, each measured before that update): the number lesson 07 plots 
 import keras
 import numpy as np
 
-from .models.wgan import build_wgan
+from .models.wgan import ClipConstraint, build_wgan
 
 # The three recipes as published. lr: learning rate; betas: Adam's (β1, β2).
 VARIANTS = {
@@ -122,12 +122,19 @@ def wgan_optimizer(variant, lr=None, betas=None):
     return keras.optimizers.Adam(lr, beta_1=beta_1, beta_2=beta_2)
 
 
-def _lipschitz_method(critic):
-    """"clip" if every kernel of ``critic`` carries a ClipConstraint, "sn" if its layers are spectrally
-    normalised, else None."""
-    from .models.wgan import ClipConstraint
+def _all_layers(model):
+    for layer in model.layers:
+        yield layer
+        if isinstance(layer, keras.layers.Wrapper):
+            yield layer.layer
+        if isinstance(layer, keras.Model):
+            yield from _all_layers(layer)
 
-    layers = list(critic._flatten_layers(include_self=False))
+
+def _lipschitz_method(critic):
+    """"sn" if ``critic`` has spectrally normalised layers, "clip" if every kernel carries a
+    ClipConstraint, else None."""
+    layers = list(_all_layers(critic))
     if any(isinstance(layer, keras.layers.SpectralNormalization) for layer in layers):
         return "sn"
     kernels = [layer for layer in layers if hasattr(layer, "kernel_constraint")]
