@@ -303,4 +303,4 @@ def test_cli_trains_every_method_on_both_datasets(tmp_path, tiny_lesson, capsys)
 
 def test_unknown_method_is_refused(tmp_path):
     with pytest.raises(ValueError, match="unknown dataset"):
-        ModeCollapseSweep(quick=True, out_dir=tmp_path, methods=["vanilla", "wgan"])
+        ModeCollapseSweep(quick=True, out_dir=tmp_path, methods=["vanilla", "nope"])
