@@ -248,12 +248,14 @@ def test_lesson_04_sweep_builds_the_wgan_methods(method):
     assert np.isfinite(logs["w_estimate"])
 
 
-def test_cli_trains_the_wgan_lesson(tmp_path, capsys):
+def test_cli_trains_and_samples_the_wgan_lesson(tmp_path, capsys):
     out = tmp_path / "run"
     assert main(["train", "wgan", "--quick", "--set", "steps=20", "--set", "snapshot_every=10",
                  "--out", str(out), "--eval-samples", "200"]) == 0
     assert json.loads((out / "checkpoint.json").read_text())["step"] == 20
     assert (out / "samples.png").exists() and "inception_score" in capsys.readouterr().out
+    assert main(["sample", str(out), "-n", "4", "--out", str(tmp_path / "samples.npz")]) == 0
+    assert np.load(tmp_path / "samples.npz")["images"].shape == (4, 28, 28, 1)
 
 
 # --- The gradient penalty on each backend (the one backend-specific function) --------------------

@@ -13,7 +13,7 @@ from ..data import load_mnist, scale_images
 from ..models import build_wgan, conv_critic, dcgan_generator
 from ..steps import sn_hinge_step, wgan_step, with_ema
 from .base import Built, Lesson
-from .dcgan import DCGAN, DCGAN_QUICK
+from .dcgan import DCGAN
 from .runs import ImageGAN
 
 # What each Lipschitz method changes in the critic, its loss and its step.
@@ -44,7 +44,7 @@ CLIP = {**GP, "variant": "clip", "gradient_penalty": 0.0, "clip": 0.01,  # Arjov
         "c_learning_rate": 5e-5, "g_learning_rate": 5e-5}
 SN = {**GP, "variant": "sn", "gradient_penalty": 0.0, "n_critic": 1, "batch_size": 64,  # Miyato et al.
       "c_learning_rate": 2e-4, "g_learning_rate": 2e-4, "beta_1": 0.5, "beta_2": 0.999}
-QUICK = {**DCGAN_QUICK, "steps": 100, "snapshot_every": 20, "checkpoint_every": 50}
+QUICK = {"steps": 100, "snapshot_every": 20, "checkpoint_every": 50}
 
 
 def wgan_optimizers(config):
