@@ -162,6 +162,67 @@ def l1_step(models, batch, rng):
     return {"g_l1": models["generator"].train_on_batch(inputs, targets)}
 
 
+def _critic_batches(batch, n_critic):
+    """The driver's batch cut into ``n_critic`` equal critic batches."""
+    if isinstance(n_critic, bool) or not isinstance(n_critic, int) or n_critic < 1:
+        raise UserError(f"n_critic must be a whole number >= 1 (critic updates per G update; the WGAN papers "
+                        f"use 5), got {n_critic!r}")
+    if len(batch) % n_critic:
+        raise UserError(f"the batch of {len(batch)} samples cannot be cut into n_critic = {n_critic} equal critic "
+                        f"batches: make batch_size a multiple of n_critic (e.g. {n_critic} x 64 = {64 * n_critic})")
+    return np.split(batch, n_critic)
+
+
+def wgan_step(models, batch, rng, n_critic=5, real_target=-1.0):
+    """One step of the Wasserstein GAN (Arjovsky et al. 2017; Gulrajani et al. 2017, Algorithm 1).
+
+    ``models`` (see :func:`gan_lessons.models.build_wgan`): ``generator``, ``critic``, ``critic_model``
+    = [real, fake(, alpha)] -> scores (and gradient penalty), ``gan`` = z -> C(G(z)).
+
+    1. The critic learns ``n_critic`` times, each on its own slice of the driver's batch (``batch_size``
+       = n_critic x the critic's batch, so an epoch still shows every real sample once): real samples
+       get target ``real_target`` = -1 and fakes +1, so the Wasserstein loss mean(target x score) is
+       E[C(fake)] - E[C(real)]. Its Lipschitz constraint is part of the critic: clipped weights, or
+       the gradient penalty lambda (||grad C(x_hat)|| - 1)^2 at random points x_hat = alpha real + (1 - alpha) fake
+       when ``critic_model`` takes ``alpha`` (drawn here, so the run stays seeded), or spectral norm.
+    2. G learns once, through ``gan``, with target -1: it raises E[C(G(z))].
+
+    Returns ``d_loss`` (the critic's loss, mean over its updates), ``g_loss`` and ``w_estimate`` =
+    mean C(real) - mean C(fake), the critic's estimate of the Wasserstein distance (mean over its
+    updates, each measured before the update it belongs to): the loss that tracks sample quality.
+    With a gradient penalty also ``gradient_penalty``, the mean of (||grad C|| - 1)^2 before weighting.
+    """
+    G, C, critic_model, gan = models["generator"], models["critic"], models["critic_model"], models["gan"]
+    penalty = len(critic_model.inputs) == 3
+    logs = []
+    for real in _critic_batches(batch, n_critic):
+        m = len(real)
+        fake = G.predict_on_batch(rng.standard_normal((m, *G.inputs[0].shape[1:]), dtype="float32"))
+        inputs = [real, fake] + ([rng.uniform(size=(m, 1)).astype("float32")] if penalty else [])
+        targets = {"real_score": np.full((m, 1), real_target, "float32"),
+                   "fake_score": np.full((m, 1), -real_target, "float32")}
+        if penalty:
+            targets["gradient_penalty"] = np.zeros((m, 1), "float32")  # ignored by its loss
+        C.trainable = True
+        logs.append(critic_model.train_on_batch(inputs, targets, return_dict=True))
+
+    C.trainable = False
+    z = rng.standard_normal((m, *G.inputs[0].shape[1:]), dtype="float32")
+    out = {"d_loss": float(np.mean([log["loss"] for log in logs])),
+           "g_loss": float(gan.train_on_batch(z, -np.ones((m, 1), "float32"))),
+           "w_estimate": float(np.mean([log["real_score_mean_score"] - log["fake_score_mean_score"] for log in logs]))}
+    if penalty:
+        out["gradient_penalty"] = float(np.mean([log["gradient_penalty_loss"] for log in logs]))
+    return out
+
+
+def sn_hinge_step(models, batch, rng, n_critic=1):
+    """A spectrally normalised critic with the hinge loss (Miyato et al. 2018): :func:`wgan_step` with
+    targets +1 real / -1 fake, so the critic minimises mean max(0, 1 - C(real)) + mean max(0, 1 + C(fake))
+    (``critic_model`` compiled with Keras' hinge loss), and one critic update per G update by default."""
+    return wgan_step(models, batch, rng, n_critic=n_critic, real_target=1.0)
+
+
 def with_ema(step, ema_decay=0.999):
     """``step``, then fold G's new weights into ``models["generator_ema"]``, the copy used for sampling.
 

@@ -18,7 +18,7 @@ TINY_CGAN = dict(g_channels=[8, 4], d_channels=[4, 8], latent_dim=8, g_label_dim
 
 def test_every_lesson_has_a_runner_and_quick_mode_changes_only_known_settings():
     assert list(LESSONS) == ["mlp_gan", "dcgan", "cgan", "mode_collapse", "dcgan_selfcond", "pix2pix", "pix2pix_l1",
-                             "cyclegan"]
+                             "cyclegan", "wgan", "wgan_clip", "wgan_sn"]
     for name, lesson in LESSONS.items():
         assert lesson.name == name and set(lesson.quick) <= set(lesson.settings), name
         assert lesson_config(name, quick=True)["steps"] != lesson_config(name, quick=False)["steps"], name
@@ -33,8 +33,8 @@ def test_overrides_are_checked_and_converted():
         lesson_config("mlp_gan", steps="many")
     with pytest.raises(UserError, match="must be bool"):
         lesson_config("dcgan", lr_decay=1)
-    with pytest.raises(UserError, match="unknown lesson 'wgan'"):
-        lesson_config("wgan")
+    with pytest.raises(UserError, match="unknown lesson 'nope_gan'"):
+        lesson_config("nope_gan")
 
 
 def test_cli_set_overrides_settings_and_refuses_unknown_ones(tmp_path, capsys):

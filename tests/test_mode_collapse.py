@@ -303,7 +303,7 @@ def test_cli_trains_every_method_on_both_datasets(tmp_path, tiny_lesson, capsys)
 
 def test_unknown_method_is_refused(tmp_path):
     with pytest.raises(ValueError, match="unknown dataset"):
-        ModeCollapseSweep(quick=True, out_dir=tmp_path, methods=["vanilla", "wgan"])
+        ModeCollapseSweep(quick=True, out_dir=tmp_path, methods=["vanilla", "nope"])
 
 
 @pytest.mark.parametrize("lr_decay, last_rate", [(True, 0.0), (False, 4e-3)])

@@ -6,14 +6,14 @@ its extras, and lists its entries in ``LESSONS``. The command line, :func:`load_
 
 * :class:`~.base.Experiment`: settings + output folder (every lesson);
   * :class:`~.runs.Run`: one set of networks trained through the shared driver, finished/load;
-    * :class:`~.runs.ImageGAN`: noise -> images (01-03), with a label policy;
+    * :class:`~.runs.ImageGAN`: noise -> images (01-03; 07 with a critic), with a label policy;
     * :class:`~.pix2pix.Translation`: images -> images (05), and :class:`~.cyclegan.CycleGAN` (06);
   * :class:`~.mode_collapse.ModeCollapseSweep`: many small runs on 2-D points (04).
 
 A new lesson adds a module here with its ``LESSONS`` and one line in the tuple below.
 """
 
-from . import cgan, cyclegan, dcgan, dcgan_selfcond, mlp_gan, mode_collapse, pix2pix
+from . import cgan, cyclegan, dcgan, dcgan_selfcond, mlp_gan, mode_collapse, pix2pix, wgan
 from .base import Experiment, Lesson, read_description, registered
 from .cgan import augmentation_experiment
 from .cyclegan import CycleGAN
@@ -21,7 +21,8 @@ from .mode_collapse import PUBLISHED_MODE_COVERAGE, ModeCollapseSweep
 from .pix2pix import Translation
 from .runs import ClusterLabels, DigitLabels, ImageGAN, NoLabels, NotTrainedError, Run
 
-LESSONS = {lesson.name: lesson for module in (mlp_gan, dcgan, cgan, mode_collapse, dcgan_selfcond, pix2pix, cyclegan)
+LESSONS = {lesson.name: lesson
+           for module in (mlp_gan, dcgan, cgan, mode_collapse, dcgan_selfcond, pix2pix, cyclegan, wgan)
            for lesson in module.LESSONS}
 
 

@@ -14,10 +14,11 @@ import numpy as np
 from .. import UserError, _log_stderr_to, set_seed
 from ..data import TOY_DATASETS, sample_toy, toy_modes
 from ..metrics import mode_coverage
-from ..models import build_gan, packed_generator, toy_discriminator, toy_generator
+from ..models import build_gan, packed_generator, toy_critic, toy_discriminator, toy_generator
 from ..steps import gan_step, with_packing
 from ..training import History, fit, read_checkpoint
 from .base import Experiment, Lesson, adam
+from .wgan import lipschitz, wgan_models
 
 SETTINGS = {
     "datasets": ["ring", "grid"],
@@ -40,6 +41,16 @@ SETTINGS = {
     "snapshot_every": 200,
     "snapshot_samples": 500,
     "workers": 2,  # runs trained side by side, one process and one thread each
+    # Lesson 07's critics (methods wgan_gp, wgan_clip, wgan_sn): G as above, a critic with D's hidden
+    # layers and a linear output; batch_size is the critic's batch (the driver's is n_critic times it).
+    "wgan": {
+        "wgan_gp": {"gradient_penalty": 10.0, "clip": 0.0, "n_critic": 5, "batch_size": 256,
+                    "c_learning_rate": 1e-3, "g_learning_rate": 1e-3, "beta_1": 0.0, "beta_2": 0.9},
+        "wgan_clip": {"gradient_penalty": 0.0, "clip": 0.01, "n_critic": 5, "batch_size": 256,
+                      "c_learning_rate": 5e-5, "g_learning_rate": 5e-5, "beta_1": 0.0, "beta_2": 0.9},
+        "wgan_sn": {"gradient_penalty": 0.0, "clip": 0.0, "n_critic": 1, "batch_size": 512,
+                    "c_learning_rate": 4e-3, "g_learning_rate": 2e-3, "beta_1": 0.5, "beta_2": 0.999},
+    },
 }
 QUICK = {"seeds": 1, "steps": {"ring": 300, "grid": 300}, "snapshot_every": 50, "workers": 1}
 
@@ -58,7 +69,21 @@ PUBLISHED_MODE_COVERAGE = [
     {"method": "PacGAN4", "source": "Lin et al. 2018, Table 1", "ring": (7.8, 95.9), "grid": (24.8, 93.6)},
 ]
 
-TOY_METHODS = ("vanilla", "minibatch_std", "pacgan")
+TOY_METHODS = ("vanilla", "minibatch_std", "pacgan", "wgan_gp", "wgan_clip", "wgan_sn")
+
+
+def toy_wgan_config(config, dataset, method):
+    """The settings of a lesson-07 method (``wgan_gp``...) in lesson 04's sweep, as
+    :func:`~gan_lessons.lessons.wgan.wgan_models` reads them: learning rates falling to 0 over the run."""
+    return {**config["wgan"][method], "variant": method[len("wgan_"):], "steps": config["steps"][dataset],
+            "lr_decay": True}
+
+
+def _driver_batch(config, method):
+    if method.startswith("wgan_"):
+        wgan = config["wgan"][method]
+        return wgan["batch_size"] * wgan["n_critic"]
+    return config["batch_size"]
 
 
 def build_toy_gan(config, dataset, method):
@@ -66,12 +91,19 @@ def build_toy_gan(config, dataset, method):
 
     ``vanilla``: the GAN of lesson 01 (non-saturating loss) with small MLPs for 2-D points;
     ``minibatch_std``: the same, but D reads each point beside the spread of its group of
-    ``group_size`` points; ``pacgan``: D judges ``pack`` points at once (PacGAN).
+    ``group_size`` points; ``pacgan``: D judges ``pack`` points at once (PacGAN); ``wgan_gp``,
+    ``wgan_clip``, ``wgan_sn``: lesson 07's critic (D's hidden layers, a linear score) with a gradient
+    penalty, clipped weights or spectral normalisation, settings in ``config["wgan"][method]``.
     """
     if method not in TOY_METHODS:
         raise UserError(f"unknown method {method!r}; choose from {', '.join(TOY_METHODS)}")
     c = config
     scale, steps = c["data_scale"][dataset], c["steps"][dataset]
+    if method.startswith("wgan_"):
+        wgan = toy_wgan_config(c, dataset, method)
+        G = toy_generator(c["latent_dim"], c["g_hidden"], scale=scale)
+        models, step = wgan_models(G, toy_critic(c["d_hidden"], scale=scale, **lipschitz(wgan)), wgan)
+        return models, step, G
     pack = c["pack"] if method == "pacgan" else 1
     G = toy_generator(c["latent_dim"], c["g_hidden"], scale=scale)
     D = toy_discriminator(c["d_hidden"], pack=pack, scale=scale,
@@ -91,7 +123,7 @@ def _toy_run(config, run_dir, dataset, method, seed, progress=False):
     snapshot_z = np.random.default_rng([seed, 1]).standard_normal((c["snapshot_samples"], c["latent_dim"]))
     eval_z = np.random.default_rng([seed, 2]).standard_normal((c["eval_samples"], c["latent_dim"]))
     history = fit(step, models, sample_toy(dataset, c["train_samples"], seed=seed),
-                  steps=c["steps"][dataset], batch_size=c["batch_size"], seed=seed,
+                  steps=c["steps"][dataset], batch_size=_driver_batch(c, method), seed=seed,
                   sample=lambda: G.predict_on_batch(snapshot_z.astype("float32")),
                   snapshot_every=c["snapshot_every"], out_dir=run_dir, progress=progress)
     points = G.predict_on_batch(eval_z.astype("float32"))
@@ -229,4 +261,5 @@ class ModeCollapseSweep(Experiment):
 
 
 LESSONS = (Lesson("mode_collapse", ModeCollapseSweep, SETTINGS, QUICK, None,
-                  "04: mode collapse on 2-D mixtures, the plain GAN against minibatch std and PacGAN"),)
+                  "04: mode collapse on 2-D mixtures, the plain GAN against minibatch std, PacGAN "
+                  "(and lesson 07's critics: wgan_gp, wgan_clip, wgan_sn)"),)
