@@ -29,6 +29,16 @@ def quick_mode():
     return os.environ.get("GAN_LESSONS_QUICK", "").strip().lower() in ("1", "true", "yes", "on")
 
 
+def _devices(keras):
+    """The devices Keras sees (``keras.distribution`` lists them on TensorFlow and JAX, not on torch)."""
+    try:
+        return keras.distribution.list_devices()
+    except AttributeError:  # torch: Keras has no distribution library there
+        import torch
+
+        return ["cuda:0"] if torch.cuda.is_available() else ["cpu"]
+
+
 TESTED_KERAS = ((3, 15), (3, 16))  # the minor versions the course's tests passed on: [3.15, 3.16)
 
 
@@ -47,7 +57,7 @@ def check_environment(show=True):
             os.dup2(null, 2)
             import keras
 
-            devices = keras.distribution.list_devices()  # the CUDA probe logs here, not at import
+            _devices(keras)  # the CUDA probe logs here, not at import
         finally:
             os.dup2(saved, 2)
             os.close(saved)
@@ -62,7 +72,7 @@ def check_environment(show=True):
             'Instálala con  %pip install -U "keras>=3.15,<3.16"  y reinicia el entorno de ejecución '
             "(en Colab: Entorno de ejecución → Reiniciar sesión); después vuelve a ejecutar esta celda.")
     if show:
-        devices = keras.distribution.list_devices()
+        devices = _devices(keras)
         print(f"Keras {keras.__version__}, backend {keras.backend.backend()}, dispositivos {', '.join(devices)}, "
               f"gan_lessons {__version__}")
         if version >= TESTED_KERAS[1]:
