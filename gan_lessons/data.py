@@ -283,26 +283,27 @@ def jitter_pairs(inputs, targets, rng, max_shift=2, flip=True):
     return out_x, out_y
 
 
-def _two_halves(n, seed):
-    """Indices 0..n-1 shuffled with ``seed`` and cut in two sorted halves of equal size (one left over if n is odd)."""
-    order = np.random.default_rng(seed).permutation(n)
-    half = n // 2
-    return np.sort(order[:half]), np.sort(order[half:2 * half])
+def unpaired(inputs, targets, seed=0):
+    """Two unpaired domains made from aligned pairs, for CycleGAN (lesson 06): the pairs are shuffled
+    with ``seed`` and cut in two halves of equal size (one left over if their number is odd); domain
+    ``a`` holds the inputs of the first half, domain ``b`` the targets of the second, so no pair is ever
+    seen whole. Returns ``a``, ``b`` and the sorted positions ``index_a``, ``index_b`` of each half."""
+    if len(inputs) != len(targets):
+        raise UserError(f"inputs and targets must be pairs of the same length, got {len(inputs)} and {len(targets)}")
+    order = np.random.default_rng(seed).permutation(len(inputs))
+    half = len(inputs) // 2
+    index_a, index_b = np.sort(order[:half]), np.sort(order[half:2 * half])
+    return {"a": inputs[index_a], "b": targets[index_b], "index_a": index_a, "index_b": index_b}
 
 
-def unpaired_emoji(seed=0, split="train"):
-    """Two unpaired domains from one split of :func:`load_emoji`, for CycleGAN (lesson 06).
-
-    The split's code points are shuffled with ``seed`` and cut in two halves of equal size: domain
-    ``a`` holds the Google-style images of the first half, domain ``b`` the Twitter-style images of
-    the second, so no emoji appears in both and no pair is ever seen. Returns uint8 arrays ``a``,
-    ``b`` (N, S, S, 3) and their code points ``codes_a``, ``codes_b``.
-    """
-    pairs = load_emoji(split)
-    index_a, index_b = _two_halves(len(pairs["codes"]), seed)
-    return {"a": pairs["google"][index_a], "b": pairs["twitter"][index_b],
-            "codes_a": pairs["codes"][index_a], "codes_b": pairs["codes"][index_b]}
-
+def pixelate(images, factor):
+    """uint8 images (N, S, S, C) averaged over ``factor`` x ``factor`` blocks and blown back up to S x S
+    (each block one flat square): the low-resolution input of the super-resolution exercise."""
+    n, size, _, c = images.shape
+    if not isinstance(factor, int) or factor < 1 or size % factor:
+        raise UserError(f"factor must be a whole number that divides the image size {size}, got {factor!r}")
+    small = images.reshape(n, size // factor, factor, size // factor, factor, c).mean(axis=(2, 4))
+    return np.repeat(np.repeat(small, factor, axis=1), factor, axis=2).round().astype(np.uint8)
 
 
 # --- OpenMoji line drawings and their colours (lessons 05 and 06) ----------------------------------
@@ -327,17 +328,3 @@ def load_lineart(split="train", directory=None):
     if split not in EMOJI_SPLITS:
         raise UserError(f"split must be one of {', '.join(EMOJI_SPLITS)}, got {split!r}")
     return _load_pairs(split, directory, "lineart", _LINEART_KEYS, _HOW_TO_GET_LINEART)
-
-
-def unpaired_lineart(seed=0, split="train"):
-    """Two unpaired domains from one split of :func:`load_lineart`, for CycleGAN (lesson 06).
-
-    The split's emoji are shuffled with ``seed`` and cut in two halves of equal size: domain ``a``
-    holds the line drawings of the first half, domain ``b`` the colour versions of the second, so no
-    emoji appears in both and no pair is ever seen. Returns uint8 arrays ``a``, ``b`` (N, 64, 64, 3)
-    and their hexcodes ``codes_a``, ``codes_b``.
-    """
-    pairs = load_lineart(split)
-    index_a, index_b = _two_halves(len(pairs["hexcodes"]), seed)
-    return {"a": pairs["line"][index_a], "b": pairs["color"][index_b],
-            "codes_a": pairs["hexcodes"][index_a], "codes_b": pairs["hexcodes"][index_b]}

@@ -7,8 +7,9 @@ from conftest import assert_calls_move, patch_lesson, weights_of
 
 from gan_lessons import set_seed
 from gan_lessons.__main__ import main
-from gan_lessons.data import load_emoji, scale_images, unpaired_emoji
+from gan_lessons.data import load_lineart, scale_images, unpaired
 from gan_lessons.lessons import CycleGAN, Translation, load_experiment
+from gan_lessons.lessons.pix2pix import task_pairs
 from gan_lessons.models import ImagePool, build_cyclegan, patchgan_discriminator, unet_generator
 from gan_lessons.steps import cyclegan_step
 
@@ -17,24 +18,22 @@ TINY = {"g_channels": [8, 16, 16, 16, 16], "d_channels": [8, 16]}
 
 @pytest.fixture(scope="module")
 def domains():
-    d = unpaired_emoji()
+    d = unpaired(*task_pairs("emoji", "train"))  # 32 px: the step's tests need no more
     return scale_images(d["a"][:64]), scale_images(d["b"][:64])
 
 
-def test_unpaired_domains_split_the_training_emoji_in_two_halves_that_share_no_emoji():
-    d = unpaired_emoji(seed=0)
-    train = load_emoji("train")
-    codes_a, codes_b = set(d["codes_a"].tolist()), set(d["codes_b"].tolist())
-    assert len(d["a"]) == len(d["b"]) == len(codes_a) == len(codes_b) == len(train["codes"]) // 2
-    assert not codes_a & codes_b  # no emoji in both domains: no pair is ever seen
-    assert codes_a | codes_b <= set(train["codes"].tolist())
-    assert not (codes_a | codes_b) & set(load_emoji("test")["codes"].tolist())
-    position = {c: i for i, c in enumerate(train["codes"].tolist())}
-    np.testing.assert_array_equal(d["a"], train["google"][[position[c] for c in d["codes_a"]]])
-    np.testing.assert_array_equal(d["b"], train["twitter"][[position[c] for c in d["codes_b"]]])
-    again, other = unpaired_emoji(seed=0), unpaired_emoji(seed=1)
-    assert again["codes_a"].tolist() == d["codes_a"].tolist()
-    assert other["codes_a"].tolist() != d["codes_a"].tolist()
+def test_lesson_domains_are_two_halves_of_the_training_pairs_that_share_no_emoji(tmp_path, monkeypatch):
+    patch_lesson(monkeypatch, "cyclegan", **TINY)
+    experiment = CycleGAN("cyclegan", quick=True, out_dir=tmp_path / "run")
+    train = load_lineart("train")
+    d = unpaired(train["line"], train["color"], seed=experiment.config["split_seed"])
+    codes_a, codes_b = set(train["hexcodes"][d["index_a"]]), set(train["hexcodes"][d["index_b"]])
+    assert len(codes_a) == len(codes_b) == len(train["hexcodes"]) // 2 and not codes_a & codes_b
+    np.testing.assert_array_equal(experiment.data[0], scale_images(train["line"][d["index_a"]]))
+    np.testing.assert_array_equal(experiment.data[1], scale_images(train["color"][d["index_b"]]))
+    assert unpaired(train["line"], train["color"], seed=1)["index_a"].tolist() != d["index_a"].tolist()
+    with pytest.raises(ValueError, match="pairs of the same length"):
+        unpaired(train["line"], train["color"][:-1])
 
 
 def _images(n, start, shape=(4, 4, 3)):
@@ -159,16 +158,16 @@ def test_lesson_trains_without_pairs_and_scores_both_directions_on_the_test_pair
     history = experiment.train(progress=False)
     assert history.step == 6 and history.snapshot_steps == [0, 3, 6]
     scores = experiment.evaluate()
-    assert scores["n_images"] == 192 and scores["mae_identity"] == pytest.approx(0.1593, abs=1e-4)
+    assert scores["n_images"] == 151 and scores["mae_identity"] == pytest.approx(0.0769, abs=1e-4)
     for key in ("mae", "b2a_mae", "cycle_mae_a", "cycle_mae_b"):
         assert 0 < scores[key] < 1
-    google = load_emoji("test")["google"][:5] / 255.0
-    there = experiment.translate(google)
+    line = load_lineart("test")["line"][:5] / 255.0
+    there = experiment.translate(line)
     back = experiment.translate(there, "b2a")
-    assert there.shape == back.shape == (5, 32, 32, 3) and back.min() >= 0 and back.max() <= 1
+    assert there.shape == back.shape == (5, 64, 64, 3) and back.min() >= 0 and back.max() <= 1
     with pytest.raises(ValueError, match="direction must be a2b or b2a"):
-        experiment.translate(google, "ab")
-    assert experiment.sample_grid().shape == (16 * 33 + 1, 8 * 33 + 1, 3)  # 4 blocks of 4 rows
+        experiment.translate(line, "ab")
+    assert experiment.sample_grid().shape == (16 * 65 + 1, 8 * 65 + 1, 3)  # 4 blocks of 4 rows
     reloaded = load_experiment(tmp_path / "run")
     assert isinstance(reloaded, CycleGAN)
     np.testing.assert_allclose(reloaded.translate(there, "b2a"), back, atol=1e-6)
@@ -204,7 +203,7 @@ def test_pix2pix_translates_one_way_only(tmp_path, monkeypatch):
     patch_lesson(monkeypatch, "pix2pix", **TINY)
     experiment = Translation("pix2pix", quick=True, out_dir=tmp_path / "p")
     with pytest.raises(ValueError, match="translates one way only"):
-        experiment.translate(load_emoji("test")["google"][:2] / 255.0, "b2a")
+        experiment.translate(load_lineart("test")["line"][:2] / 255.0, "b2a")
 
 
 def test_cli_train_then_translate_both_ways(tmp_path, short_cyclegan, capsys):
@@ -213,11 +212,11 @@ def test_cli_train_then_translate_both_ways(tmp_path, short_cyclegan, capsys):
     printed = capsys.readouterr().out
     assert "cycle_mae_a" in printed and "b2a_mae" in printed
     assert (out / "samples.png").exists() and (out / "metrics.json").exists()
-    np.savez(tmp_path / "in.npz", images=load_emoji("test")["twitter"][:7] / 255.0)
+    np.savez(tmp_path / "in.npz", images=load_lineart("test")["color"][:7] / 255.0)
     args = ["translate", str(out), "--input", str(tmp_path / "in.npz"), "--out", str(tmp_path / "o.npz")]
     assert main(args + ["--direction", "b2a"]) == 0
-    assert "Google style" in capsys.readouterr().out
+    assert "(line art)" in capsys.readouterr().out
     translated = np.load(tmp_path / "o.npz")["images"]
-    assert translated.shape == (7, 32, 32, 3) and translated.min() >= 0 and translated.max() <= 1
+    assert translated.shape == (7, 64, 64, 3) and translated.min() >= 0 and translated.max() <= 1
     with pytest.raises(SystemExit):
         main(args + ["--direction", "sideways"])

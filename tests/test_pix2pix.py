@@ -7,8 +7,9 @@ from conftest import assert_each_call_moves_the_right_network, patch_lesson
 
 from gan_lessons import set_seed
 from gan_lessons.__main__ import main
-from gan_lessons.data import load_emoji, scale_images
+from gan_lessons.data import load_emoji, load_lineart, pixelate, scale_images
 from gan_lessons.lessons import Translation, load_experiment
+from gan_lessons.lessons.pix2pix import task_pairs
 from gan_lessons.metrics import colorfulness, gradient_magnitude, mean_absolute_error, translation_scores
 from gan_lessons.models import build_pix2pix, patchgan_discriminator, unet_generator
 from gan_lessons.steps import l1_step, pix2pix_step
@@ -89,24 +90,42 @@ def short_pix2pix(monkeypatch):
 
 def test_lesson_trains_on_the_training_split_and_scores_the_test_split(tmp_path, short_pix2pix):
     experiment = Translation("pix2pix", quick=True, out_dir=tmp_path / "run")
-    train_codes = set(load_emoji("train")["codes"].tolist())
-    assert len(experiment.data[0]) == len(train_codes)
+    train = load_lineart("train")
+    np.testing.assert_array_equal(experiment.data[0], scale_images(train["line"]))  # line art in
+    np.testing.assert_array_equal(experiment.data[1], scale_images(train["color"]))  # its colours out
     history = experiment.train(progress=False)
     assert history.step == 6 and history.snapshot_steps == [0, 3, 6]
-    assert history.snapshots[0].shape == (32, 32, 32, 3)
+    assert history.snapshots[0].shape == (32, 64, 64, 3)
     scores = experiment.evaluate()
-    assert scores["n_images"] == 192 and 0 < scores["mae"] < 1 and scores["mae_identity"] == pytest.approx(0.1593, abs=1e-4)
-    test = load_emoji("test")
-    out = experiment.translate(test["google"][:5] / 255.0)
-    assert out.shape == (5, 32, 32, 3) and out.min() >= 0 and out.max() <= 1
+    test = load_lineart("test")
+    assert scores["n_images"] == len(test["line"]) == 151 and 0 < scores["mae"] < 1
+    assert scores["mae_identity"] == pytest.approx(0.0769, abs=1e-4)
+    out = experiment.translate(test["line"][:5] / 255.0)
+    assert out.shape == (5, 64, 64, 3) and out.min() >= 0 and out.max() <= 1
     with pytest.raises(ValueError, match=r"must lie in \[0, 1\]"):
-        experiment.translate(test["google"][:5].astype("float32"))  # 0..255, not divided
-    with pytest.raises(ValueError, match=r"must have shape \(N, 32, 32, 3\)"):
-        experiment.translate(test["google"][:5, :16, :16] / 255.0)
+        experiment.translate(test["line"][:5].astype("float32"))  # 0..255, not divided
+    with pytest.raises(ValueError, match=r"must have shape \(N, 64, 64, 3\)"):
+        experiment.translate(test["line"][:5, :32, :32] / 255.0)
     grid = experiment.sample_grid()
-    assert grid.shape == (12 * 33 + 1, 8 * 33 + 1, 3)
+    assert grid.shape == (12 * 65 + 1, 8 * 65 + 1, 3)
     reloaded = load_experiment(tmp_path / "run")
-    np.testing.assert_allclose(reloaded.translate(test["google"][:5] / 255.0), out, atol=1e-6)
+    np.testing.assert_allclose(reloaded.translate(test["line"][:5] / 255.0), out, atol=1e-6)
+
+
+def test_the_exercises_train_the_same_networks_on_their_own_pairs(tmp_path, short_pix2pix):
+    emoji = Translation("pix2pix", quick=True, out_dir=tmp_path / "emoji", task="emoji")
+    assert emoji.data[0].shape[1:] == (32, 32, 3) and emoji.styles == {"a2b": "Twitter style", "b2a": "Google style"}
+    np.testing.assert_array_equal(emoji.data[1], scale_images(load_emoji("train")["twitter"]))
+    small, big = task_pairs("superres", "test")
+    np.testing.assert_array_equal(big, load_lineart("test")["color"])
+    # the input keeps only one colour per 4x4 block of the target, their mean
+    blocks = small.reshape(-1, 16, 4, 16, 4, 3)
+    assert (blocks == blocks[:, :, :1, :, :1]).all()
+    np.testing.assert_allclose(blocks[:, :, 0, :, 0], big.reshape(-1, 16, 4, 16, 4, 3).mean(axis=(2, 4)), atol=0.5)
+    with pytest.raises(ValueError, match="task must be one of lineart, emoji, superres"):
+        task_pairs("sketch", "train")
+    with pytest.raises(ValueError, match="divides the image size 64"):
+        pixelate(big, 3)
 
 
 def test_l1_only_baseline_has_no_discriminator(tmp_path, short_pix2pix):
@@ -122,11 +141,11 @@ def test_cli_train_then_translate(tmp_path, short_pix2pix, capsys):
     printed = capsys.readouterr().out
     assert "mae_identity" in printed and "sharpness_ratio" in printed
     assert (out / "samples.png").exists() and (out / "metrics.json").exists()
-    images = load_emoji("test")["google"][:7] / 255.0
+    images = load_lineart("test")["line"][:7] / 255.0
     np.savez(tmp_path / "in.npz", images=images)
     assert main(["translate", str(out), "--input", str(tmp_path / "in.npz"), "--out", str(tmp_path / "o.npz")]) == 0
     translated = np.load(tmp_path / "o.npz")["images"]
-    assert translated.shape == (7, 32, 32, 3) and translated.min() >= 0 and translated.max() <= 1
+    assert translated.shape == (7, 64, 64, 3) and translated.min() >= 0 and translated.max() <= 1
     np.savez(tmp_path / "bad.npz", pictures=images)
     assert main(["translate", str(out), "--input", str(tmp_path / "bad.npz"), "--out", str(tmp_path / "o.npz")]) == 2
     assert "must hold an array `images`" in capsys.readouterr().err

@@ -1,15 +1,16 @@
-"""Lesson 06: the same translation learnt without pairs (CycleGAN, Zhu et al. 2017). Domain A: the
-Google style of one random half of the training emoji; domain B: the Twitter style of the other.
+"""Lesson 06: the same translation learnt without pairs (CycleGAN, Zhu et al. 2017). Domain A: the line
+drawings of one random half of the training emoji; domain B: the colour versions of the other half.
 Scored on the held-out pairs of the test split, where the true image of every input is known."""
 
-from ..data import scale_images, unpaired_emoji
+from ..data import scale_images, unpaired
 from ..metrics import mean_absolute_error, translation_scores
 from ..models import ImagePool, build_cyclegan, patchgan_discriminator, unet_generator
 from ..steps import cyclegan_step
 from .base import Built, Lesson, adam
-from .pix2pix import Translation
+from .pix2pix import Translation, task_pairs
 
 SETTINGS = {
+    "task": "lineart",  # lesson 05's tasks: A = its inputs, B = its targets
     "split_seed": 0,  # which half of the training code points goes to A (the rest to B)
     "g_channels": [32, 64, 128, 128, 128],  # lesson 05's U-Net, for G_AB and G_BA
     "d_channels": [64, 128],  # unconditional PatchGAN with a linear output (least squares)
@@ -31,7 +32,7 @@ QUICK = {"steps": 60, "snapshot_every": 20, "checkpoint_every": 60}
 
 
 def build(config):
-    domains = unpaired_emoji(config["split_seed"])
+    domains = unpaired(*task_pairs(config["task"], "train"), seed=config["split_seed"])
     size = domains["a"].shape[1]
 
     def generator(name):

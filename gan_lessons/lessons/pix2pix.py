@@ -1,17 +1,39 @@
-"""Lesson 05: Pix2Pix (Isola et al. 2017), an image-to-image translation learnt from pairs: Google-style
-emoji -> Twitter-style emoji (32x32, data/emoji.npz), and ``pix2pix_l1``, the same U-Net trained with
-the L1 loss alone, the baseline that shows what the adversarial term adds."""
+"""Lesson 05: Pix2Pix (Isola et al. 2017), an image-to-image translation learnt from pairs: OpenMoji's
+line drawings -> the same emoji in colour (64x64, data/lineart.npz, aligned to the pixel), and
+``pix2pix_l1``, the same U-Net trained with the L1 loss alone, the baseline that shows what the
+adversarial term adds. The setting ``task`` swaps in the lesson's two exercises on the same networks:
+``"emoji"`` (Google -> Twitter style, 32 px, pairs that do not line up) and ``"superres"`` (colour emoji
+at 16 px -> 64 px, the idea of SRGAN)."""
 
 import numpy as np
 
 from .. import UserError
-from ..data import check_image_batch, load_emoji, scale_images
+from ..data import check_image_batch, load_emoji, load_lineart, pixelate, scale_images
 from ..models import build_pix2pix, patchgan_discriminator, unet_generator
 from ..steps import l1_step, pix2pix_step, with_jitter
 from .base import Built, Lesson, adam
 from .runs import Run
 
+# task -> (what the generator reads, what it makes)
+TASKS = {"lineart": ("line art", "colour"), "emoji": ("Google style", "Twitter style"),
+         "superres": ("16 px colour", "64 px colour")}
+
+
+def task_pairs(task, split):
+    """(inputs, targets) of ``split`` ("train", "test" or "all") of ``task`` as uint8 image arrays:
+    line drawings and colour emoji (``"lineart"``), Google- and Twitter-style emoji (``"emoji"``), or
+    colour emoji pixelated to 16 px and the originals (``"superres"``)."""
+    if task not in TASKS:
+        raise UserError(f"task must be one of {', '.join(TASKS)}, got {task!r}")
+    if task == "emoji":
+        pairs = load_emoji(split)
+        return pairs["google"], pairs["twitter"]
+    pairs = load_lineart(split)
+    return (pairs["line"] if task == "lineart" else pixelate(pairs["color"], 4)), pairs["color"]
+
+
 SETTINGS = {
+    "task": "lineart",  # or the exercises "emoji" and "superres" (see TASKS)
     "adversarial": True,
     "g_channels": [32, 64, 128, 128, 128],  # five halvings: 32 -> 1
     "d_channels": [32, 64],  # PatchGAN: each score sees a 16x16 patch
@@ -31,10 +53,10 @@ QUICK = {"steps": 150, "snapshot_every": 50, "checkpoint_every": 150}
 
 
 def build(config):
-    train = load_emoji("train")
-    size = train["google"].shape[1]
+    inputs, targets = task_pairs(config["task"], "train")
+    size = inputs.shape[1]
     G = unet_generator(size, config["g_channels"], norm=config["norm"], dropout=config["dropout"])
-    data = (scale_images(train["google"]), scale_images(train["twitter"]))
+    data = (scale_images(inputs), scale_images(targets))
     if config["adversarial"]:
         D = patchgan_discriminator(size, config["d_channels"], norm=config["norm"])
         composite = build_pix2pix(G, D, adam(config, "d"), adam(config, "g"), l1_weight=config["l1_weight"])
@@ -50,13 +72,16 @@ class Translation(Run):
     first 32 test inputs; ``evaluate`` scores the whole test split, which training never sees."""
 
     directions = {"a2b": "generator"}  # lesson 06 adds "b2a"
-    styles = {"a2b": "Twitter style", "b2a": "Google style"}  # what each direction makes
 
-    @staticmethod
-    def pairs(split):
-        """(inputs, targets) of ``split`` as uint8 images: Google style and Twitter style."""
-        pairs = load_emoji(split)
-        return pairs["google"], pairs["twitter"]
+    @property
+    def styles(self):
+        """What each direction makes, e.g. {"a2b": "colour", "b2a": "line art"}."""
+        made_from, made = TASKS[self.config["task"]]
+        return {"a2b": made, "b2a": made_from}
+
+    def pairs(self, split):
+        """(inputs, targets) of ``split`` of this run's task as uint8 images (:func:`task_pairs`)."""
+        return task_pairs(self.config["task"], split)
 
     def _setup(self, built):
         inputs, self.fixed_targets = (a[:32] for a in self.pairs("test"))
@@ -66,12 +91,12 @@ class Translation(Run):
         return self._apply(self.models["generator"], self.fixed_inputs, 256)
 
     def translate(self, images, direction="a2b", batch_size=256):
-        """Images (N, S, S, 3) in [0, 1] -> translated images in [0, 1]: ``"a2b"`` Google style to
-        Twitter style; ``"b2a"`` the way back (lesson 06's second generator)."""
+        """Images (N, S, S, 3) in [0, 1] -> translated images in [0, 1]: ``"a2b"`` the lesson's way (line
+        art to colour); ``"b2a"`` the way back (lesson 06's second generator)."""
         if direction not in ("a2b", "b2a"):
             raise UserError(f"direction must be a2b or b2a, got {direction!r}")
         if direction not in self.directions:
-            raise UserError(f"a {self.lesson} model translates one way only (a2b: Google -> Twitter); "
+            raise UserError(f"a {self.lesson} model translates one way only (a2b: {' -> '.join(TASKS[self.config['task']])}); "
                             "use direction a2b, or a cyclegan model for b2a")
         generator = self.models[self.directions[direction]]
         shape = tuple(generator.inputs[0].shape[1:])
@@ -101,7 +126,7 @@ class Translation(Run):
 
 
 LESSONS = (
-    Lesson("pix2pix", Translation, SETTINGS, QUICK, build, "05: Pix2Pix, Google-style -> Twitter-style emoji"),
+    Lesson("pix2pix", Translation, SETTINGS, QUICK, build, "05: Pix2Pix, line drawing -> colour (OpenMoji, 64 px)"),
     Lesson("pix2pix_l1", Translation, {**SETTINGS, "adversarial": False}, QUICK, build,
            "05: the same U-Net trained with the L1 loss alone (baseline)"),
 )
