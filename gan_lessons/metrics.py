@@ -284,14 +284,16 @@ def palette_distance(outputs, targets, bins=24):
         return float(p.any() != q.any())
     return float(0.5 * np.abs(p - q).sum())
 
+
 def translation_scores(outputs, targets, inputs=None):
     """Mean scores of translated images against their targets, all (N, H, W, 3) in [0, 1].
 
     ``mae``: mean absolute error to the target; ``gradient``, ``gradient_target``: mean gradient
     magnitude of outputs and targets, and ``sharpness_ratio`` (1 = as sharp as the targets);
-    ``colorfulness``, ``colorfulness_target``; ``palette_distance`` (:func:`palette_distance`, 0 = the
-    same palette as the targets, 1 = none in common). With ``inputs``, ``mae_identity``: the error of
-    doing nothing (returning the input), the bar any translation must clear.
+    ``colorfulness``, ``colorfulness_target`` and their ``colorfulness_ratio``; ``palette_distance``
+    (:func:`palette_distance`, 0 = the same palette as the targets, 1 = none in common). With
+    ``inputs``, ``mae_identity``: the error of doing nothing (returning the input), the bar any
+    translation must clear.
     """
     scores = {
         "mae": float(mean_absolute_error(outputs, targets).mean()),
@@ -303,6 +305,7 @@ def translation_scores(outputs, targets, inputs=None):
         "n_images": int(len(outputs)),
     }
     scores["sharpness_ratio"] = scores["gradient"] / scores["gradient_target"]
+    scores["colorfulness_ratio"] = scores["colorfulness"] / max(scores["colorfulness_target"], 1e-12)
     if inputs is not None:
         scores["mae_identity"] = float(mean_absolute_error(inputs, targets).mean())
     return scores
