@@ -133,7 +133,7 @@ def cyclegan_step(models, batch, rng):
 
     Keras 3: each D is made trainable right before its own ``train_on_batch`` and both are frozen
     right before the composite's. Returns the two D losses and the unweighted means, over the two
-    directions, of the generators' adversarial, cycle and identity losses.
+    directions, of the generators' adversarial, cycle and (if its weight is not 0) identity losses.
     """
     g_ab, g_ba, composite = models["generator"], models["generator_ba"], models["gan"]
     d_a, d_b = models["discriminator_a"], models["discriminator_b"]
@@ -149,10 +149,12 @@ def cyclegan_step(models, batch, rng):
         logs[key] = d.train_on_batch(np.concatenate([real_images, fakes]), labels)
 
     d_a.trainable = d_b.trainable = False
-    out = composite.train_on_batch([a, b], [real, real, a, b, a, b], return_dict=True)
+    targets = {"adv_b": real, "adv_a": real, "cycle_a": a, "cycle_b": b, "identity_a": a, "identity_b": b}
+    out = composite.train_on_batch([a, b], [targets[name] for name in composite.output_names], return_dict=True)
     for key, (one, other) in {"g_gan": ("adv_a", "adv_b"), "cycle": ("cycle_a", "cycle_b"),
                               "identity": ("identity_a", "identity_b")}.items():
-        logs[key] = (out[f"{one}_loss"] + out[f"{other}_loss"]) / 2
+        if f"{one}_loss" in out:  # no identity outputs when their weight is 0
+            logs[key] = (out[f"{one}_loss"] + out[f"{other}_loss"]) / 2
     return logs
 
 

@@ -231,8 +231,8 @@ def fit(step, models, data, *, steps, batch_size, seed=0, sample=None, snapshot_
     if out_dir is not None and read_checkpoint(out_dir) is not None:
         history = load_checkpoint(out_dir, models)
         if progress:
-            verb = "loaded (finished)" if history.step >= steps else "resuming"
-            print(f"Checkpoint at step {history.step} in {out_dir}: {verb}")
+            verb = "terminado, se carga" if history.step >= steps else "se reanuda desde ahí"
+            print(f"Checkpoint del paso {history.step} en {out_dir}: {verb}")
     start = history.step
     if start >= steps:
         return history

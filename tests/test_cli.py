@@ -23,7 +23,7 @@ def test_train_then_sample(tmp_path, short_quick_mode, capsys):
         assert (out / name).exists(), name
 
     assert main(["train", "mlp_gan", "--quick", "--out", str(out), "--eval-samples", "500"]) == 0
-    assert "loaded (finished)" in capsys.readouterr().out
+    assert "terminado, se carga" in capsys.readouterr().out
 
     npz = tmp_path / "samples.npz"
     assert main(["sample", str(out), "-n", "12", "--out", str(npz)]) == 0

@@ -113,6 +113,19 @@ def test_composite_has_the_six_named_outputs_with_the_papers_weights():
                        None, None, None, cycle_weight=-1)
 
 
+def test_without_identity_weight_the_composite_leaves_the_identity_outputs_out(domains):
+    models = tiny_cyclegan()
+    nets = [models[k] for k in ("generator", "generator_ba", "discriminator_a", "discriminator_b")]
+    models["gan"] = build_cyclegan(*nets, *(keras.optimizers.Adam(2e-3, beta_1=0.5) for _ in range(3)),
+                                   identity_weight=0.0)
+    assert models["gan"].output_names == ["adv_b", "adv_a", "cycle_a", "cycle_b"]
+    a, b = domains
+    rng = np.random.default_rng(0)
+    logs = [cyclegan_step(models, (a[:8], b[:8]), rng) for _ in range(15)]
+    assert set(logs[0]) == {"d_a", "d_b", "g_gan", "cycle"}
+    assert logs[-1]["cycle"] < 0.7 * logs[0]["cycle"]  # the generators still learn to close the cycle
+
+
 def test_each_call_of_the_step_moves_only_its_own_networks(domains):
     models = tiny_cyclegan()
     a, b = domains

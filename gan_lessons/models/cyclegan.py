@@ -69,7 +69,8 @@ def build_cyclegan(g_ab, g_ba, d_a, d_b, d_a_optimizer, d_b_optimizer, g_optimiz
     ``cycle_a`` = G_BA(G_AB(a)) and ``cycle_b`` = G_AB(G_BA(b)) (mean absolute error to a and b,
     weight ``cycle_weight``, λ = 10 in the paper); ``identity_a`` = G_BA(a) and ``identity_b`` =
     G_AB(b) (mean absolute error to a and b: a generator fed an image of its own output domain should
-    leave it alone; weight ``identity_weight``, 0.5 λ in the paper). One optimizer updates both
+    leave it alone; weight ``identity_weight``, 0.5 λ in the paper; with weight 0 the two identity
+    outputs are left out, which saves a third of the generators' work). One optimizer updates both
     generators; the step sets both ``trainable`` flags of the Ds right before each call.
     """
     for name, weight in (("cycle_weight", cycle_weight), ("identity_weight", identity_weight)):
@@ -81,11 +82,12 @@ def build_cyclegan(g_ab, g_ba, d_a, d_b, d_a_optimizer, d_b_optimizer, g_optimiz
     shape = tuple(g_ab.inputs[0].shape[1:])
     a, b = keras.Input(shape=shape, name="image_a"), keras.Input(shape=shape, name="image_b")
     fake_b, fake_a = g_ab(a), g_ba(b)
-    outputs = {"adv_b": d_b(fake_b), "adv_a": d_a(fake_a), "cycle_a": g_ba(fake_b), "cycle_b": g_ab(fake_a),
-               "identity_a": g_ba(a), "identity_b": g_ab(b)}
+    outputs = {"adv_b": d_b(fake_b), "adv_a": d_a(fake_a), "cycle_a": g_ba(fake_b), "cycle_b": g_ab(fake_a)}
+    losses, weights = ["mse", "mse", "mae", "mae"], [1.0, 1.0, float(cycle_weight), float(cycle_weight)]
+    if identity_weight:
+        outputs.update(identity_a=g_ba(a), identity_b=g_ab(b))
+        losses, weights = losses + ["mae", "mae"], weights + [float(identity_weight)] * 2
     composite = keras.Model([a, b], [layers.Identity(name=k)(v) for k, v in outputs.items()], name="gan")
     d_a.trainable = d_b.trainable = False
-    composite.compile(optimizer=g_optimizer, loss=["mse", "mse", "mae", "mae", "mae", "mae"],
-                      loss_weights=[1.0, 1.0, float(cycle_weight), float(cycle_weight), float(identity_weight),
-                                    float(identity_weight)])
+    composite.compile(optimizer=g_optimizer, loss=losses, loss_weights=weights)
     return composite
