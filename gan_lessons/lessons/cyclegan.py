@@ -11,21 +11,23 @@ from .pix2pix import Translation, task_pairs
 
 SETTINGS = {
     "task": "lineart",  # lesson 05's tasks: A = its inputs, B = its targets
-    "split_seed": 0,  # which half of the training code points goes to A (the rest to B)
+    "split_seed": 0,  # which half of the training pairs goes to A (the rest to B)
     "g_channels": [32, 64, 128, 128, 128],  # lesson 05's U-Net, for G_AB and G_BA
-    "d_channels": [64, 128],  # unconditional PatchGAN with a linear output (least squares)
+    # unconditional PatchGAN with a linear output (least squares); four layers: each score sees 70x70,
+    # the whole emoji, so D can tell that a face should be yellow (16x16 patches: worse, docs/results.md)
+    "d_channels": [32, 64, 128, 256],
     "norm": "instance",
     "dropout": 0.0,
     "cycle_weight": 10.0,  # λ
-    "identity_weight": 5.0,  # 0.5 λ
+    "identity_weight": 0.0,  # the paper's 0.5 λ pulls G_AB towards copying the line art (see notebook 06)
     "pool_size": 50,
-    "g_learning_rate": 1e-3,  # Zhu et al.: 2e-4 with batch 1; 1e-3 cut the test error faster at batch 16
+    "g_learning_rate": 1e-3,  # Zhu et al.: 2e-4 with batch 1
     "d_learning_rate": 1e-3,
     "beta_1": 0.5,
     "lr_decay": True,
-    "batch_size": 16,
+    "batch_size": 8,
     "steps": 1500,
-    "snapshot_every": 250,
+    "snapshot_every": 500,
     "checkpoint_every": 500,
 }
 QUICK = {"steps": 60, "snapshot_every": 20, "checkpoint_every": 60}
