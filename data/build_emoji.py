@@ -25,6 +25,7 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image
+from split import write_pairs  # data/split.py, beside this script
 
 VERSION = "16.0.0"
 STYLES = ("google", "twitter")
@@ -94,13 +95,7 @@ def main(tar_dir, size, out_dir=HERE):
         "codes": codes,
         "categories": categories,
     }
-    n_test = int(np.ceil(TEST_FRACTION * len(codes)))
-    test = set(np.random.default_rng(SPLIT_SEED).choice(len(codes), n_test, replace=False).tolist())
-    split = {"size": size, "seed": SPLIT_SEED,
-             "train": [c for i, c in enumerate(codes) if i not in test],
-             "test": [c for i, c in enumerate(codes) if i in test]}
-    np.savez_compressed(out_dir / "emoji.npz", **arrays)
-    (out_dir / "emoji_split.json").write_text(json.dumps(split, indent=0) + "\n")
+    split = write_pairs(out_dir, "emoji", arrays, codes, size, SPLIT_SEED, TEST_FRACTION)
     print(f"{len(codes)} emoji in both styles at {size}x{size}: {len(split['train'])} train, "
           f"{len(split['test'])} test")
     print(f"wrote {out_dir / 'emoji.npz'} ({(out_dir / 'emoji.npz').stat().st_size / 1e6:.1f} MB) "

@@ -31,6 +31,7 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image
+from split import write_pairs  # data/split.py, beside this script
 
 PACKAGE, VERSION = "openmoji", "17.0.0"
 # What `npm view openmoji@17.0.0 dist.integrity` says: sha512 of the tarball, base64.
@@ -135,13 +136,7 @@ def main(tar_dir, out_dir=HERE):
     arrays = {"line": line[keep], "color": color[keep], "hexcodes": hexcodes,
               "names": np.array([emoji[i]["annotation"] for i in keep]),
               "groups": np.array([emoji[i]["group"] for i in keep])}
-    n_test = int(np.ceil(TEST_FRACTION * len(hexcodes)))
-    test = set(np.random.default_rng(SPLIT_SEED).choice(len(hexcodes), n_test, replace=False).tolist())
-    split = {"size": SIZE, "seed": SPLIT_SEED,
-             "train": [c for i, c in enumerate(hexcodes) if i not in test],
-             "test": [c for i, c in enumerate(hexcodes) if i in test]}
-    np.savez_compressed(out_dir / "lineart.npz", **arrays)
-    (out_dir / "lineart_split.json").write_text(json.dumps(split, indent=0) + "\n")
+    split = write_pairs(out_dir, "lineart", arrays, hexcodes, SIZE, SPLIT_SEED, TEST_FRACTION)
     print(f"{len(emoji)} base Unicode emoji, flags left out; of these, left out:")
     for reason, codes in left_out.items():
         print(f"  {reason} ({len(codes)}): {' '.join(codes)}")
