@@ -45,7 +45,7 @@ SETTINGS = {
     "beta_1": 0.5,
     "lr_decay": True,
     "batch_size": 16,
-    "steps": 4000,  # line art, 64 px: ≈ 11 min on 2 cores (docs/results.md)
+    "steps": 4000,  # line art, 64 px: 11-15 min of training on 2 cores (docs/results.md)
     "snapshot_every": 500,
     "checkpoint_every": 1000,
 }
@@ -96,7 +96,8 @@ class Translation(Run):
         if direction not in ("a2b", "b2a"):
             raise UserError(f"direction must be a2b or b2a, got {direction!r}")
         if direction not in self.directions:
-            raise UserError(f"a {self.lesson} model translates one way only (a2b: {' -> '.join(TASKS[self.config['task']])}); "
+            way = " -> ".join(TASKS[self.config["task"]])
+            raise UserError(f"a {self.lesson} model translates one way only (a2b: {way}); "
                             "use direction a2b, or a cyclegan model for b2a")
         generator = self.models[self.directions[direction]]
         shape = tuple(generator.inputs[0].shape[1:])
