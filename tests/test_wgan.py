@@ -148,23 +148,29 @@ def test_n_critic_critic_updates_per_generator_update():
     assert set(logs) == {"d_loss", "g_loss", "w_estimate", "gradient_penalty"}
 
 
-@pytest.mark.parametrize("variant, lr", [("clip", 5e-3), ("gp", 3e-3), ("sn", 3e-3)])
+@pytest.mark.parametrize("variant, lr", [("clip", 5e-3), ("gp", 1e-3), ("sn", 3e-3)])
 def test_both_networks_learn_on_a_tiny_problem(variant, lr):
-    """The critic learns to score the data above G's first samples (positive, growing estimate early on);
-    G's samples move to the data."""
+    """The critic learns to score the data above G's first samples (its estimate, about 0 at the first step,
+    turns positive and grows); G's samples move to the data. A WGAN's G circles the data rather than settling
+    (more with WGAN-GP), so G's distance to the data is averaged over the last 100 of 300 steps, not read at
+    one step: one step's distance ranged 0.01-0.81 of the starting one over six seeds at lr 3e-3."""
     models, step = _toy_wgan(variant, lr=lr)
     G, data = models["generator"], _points()
     z = np.random.default_rng(1).standard_normal((512, 4)).astype("float32")
-    gap_before = np.linalg.norm(G.predict_on_batch(z).mean(0) - data.mean(0))
-    history = fit(step, models, data, steps=300, batch_size=64 * _config(variant)["n_critic"], progress=False)
+    history = fit(step, models, data, steps=300, batch_size=64 * _config(variant)["n_critic"], progress=False,
+                  sample=lambda: G.predict_on_batch(z), snapshot_every=10)
     w = np.array(history.logs["w_estimate"])
-    assert w[:5].mean() > 0 and w[5:20].mean() > w[0]
-    gap_after = np.linalg.norm(G.predict_on_batch(z).mean(0) - data.mean(0))
-    assert gap_after < 0.5 * gap_before
+    assert w[5:20].mean() > max(w[0], 0)
+    gaps = [np.linalg.norm(points.mean(0) - data.mean(0)) for points in history.snapshots]  # steps 0, 10, …, 300
+    assert np.mean(gaps[-11:]) < 0.5 * gaps[0]
 
 
 _REPEAT_AND_RESUME = r"""
 import json, sys
+import tensorflow as tf
+# Grappler's graph rewrites have time limits: on a loaded machine a rewrite can be cut short and the same
+# step computed with other rounding, which Adam (beta_1 = 0) turns into another update.
+tf.config.optimizer.set_experimental_options({"disable_meta_optimizer": True})
 sys.path.insert(0, "tests")
 from test_wgan import _points, _toy_wgan
 from gan_lessons.training import fit
@@ -186,8 +192,8 @@ print("RESULT " + json.dumps({"repeat": close(a, b), "other_seed_differs": not c
 
 def test_same_seed_repeats_and_another_seed_differs(tmp_path):
     """Same seed, same losses; a run resumed from a checkpoint continues as if never stopped (weights,
-    optimizer state, draws). In a process of one thread, and to 1e-5: TensorFlow's reductions may add the
-    gradient of a gradient in another order from run to run (a last-digit difference, not another draw)."""
+    optimizer state, draws). In a process of one thread, with Grappler's timed rewrites off (see the script),
+    to 1e-5. Under load, with the rewrites on, 2 runs of 8 differed from the first step (measured)."""
     env = {**os.environ, "TF_NUM_INTRAOP_THREADS": "1", "TF_NUM_INTEROP_THREADS": "1", "OMP_NUM_THREADS": "1",
            "TF_ENABLE_ONEDNN_OPTS": "0", "TF_CPP_MIN_LOG_LEVEL": "3",
            "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")])}
@@ -196,9 +202,7 @@ def test_same_seed_repeats_and_another_seed_differs(tmp_path):
     lines = [line for line in done.stdout.splitlines() if line.startswith("RESULT ")]
     assert done.returncode == 0 and lines, done.stderr[-3000:]
     result = json.loads(lines[-1][len("RESULT "):])
-    assert result["repeat"] and result["other_seed_differs"], result
-    # Known gap: a WGAN-GP run resumed from a checkpoint does not yet continue exactly on every machine
-    # (it did in 4 of 5 runs on one, not on a fresh clone): `result["resume"]` is reported, not asserted.
+    assert result == {"repeat": True, "other_seed_differs": True, "resume": True}
 
 
 def test_conv_critic_scores_images_and_clips():
