@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from conftest import assert_each_call_moves_the_right_network, patch_lesson
 
-from gan_lessons import set_seed
+from gan_lessons import UserError, set_seed
 from gan_lessons.__main__ import main
 from gan_lessons.data import sample_toy, toy_modes
 from gan_lessons.lessons import LESSONS, ModeCollapseSweep, lesson_config, mode_collapse
@@ -245,6 +245,22 @@ def test_same_seed_same_runs_and_finished_runs_are_loaded(tmp_path, tiny_lesson)
                                  seeds=2).history("grid", "minibatch_std", 1)
     assert history.snapshot_steps == [0, 5, 10] and history.snapshots[0].shape == (32, 2)
     assert history.snapshots[0].dtype == np.float32 and np.abs(history.snapshots[0]).max() > 1.0  # points, not pixels
+
+
+def test_a_sweep_is_another_experiment_only_if_its_own_methods_changed(tmp_path):
+    """A finished sweep of the plain GAN stays loadable when lesson 07's WGAN settings change; a sweep
+    that runs a WGAN method is refused when that method's settings differ."""
+    def sweep(name, methods, **overrides):
+        return ModeCollapseSweep(quick=True, out_dir=tmp_path / name, datasets=["ring"], methods=methods, **overrides)
+
+    gp = lesson_config("mode_collapse", quick=True)["wgan"]["wgan_gp"]
+    other_wgan = {"wgan": {**lesson_config("mode_collapse", quick=True)["wgan"], "wgan_gp": {**gp, "n_critic": 2}}}
+    sweep("plain", ["vanilla"]).write_description()
+    assert "wgan" not in json.loads((tmp_path / "plain" / "experiment.json").read_text())["config"]
+    sweep("plain", ["vanilla"], **other_wgan)  # no error: the plain GAN's runs are the same
+    sweep("gp", ["vanilla", "wgan_gp"]).write_description()
+    with pytest.raises(UserError, match="holds a checkpoint of another experiment"):
+        sweep("gp", ["vanilla", "wgan_gp"], **other_wgan)
 
 
 def test_runs_in_worker_processes_give_the_same_results(tmp_path, tiny_lesson, monkeypatch):
