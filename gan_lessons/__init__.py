@@ -114,9 +114,10 @@ def _tensorflow_reads_before_updates():
     """Turn off Grappler's dependency optimizer (TensorFlow only; it applies to functions traced afterwards).
 
     With it on, a train function that calls one network more than once (the WGAN critic on real, fake and
-    in-between points) sometimes read part of that network's weights *after* the optimizer had updated them: in 10-14 of 100 identical WGAN-GP critic updates (Keras 3.15.1, TF 2.21)
-    a score came out as a mix of old and new weights, so the update and the log differed from run to run
-    and from the hand-computed one. Off: 0 of 100, and no lesson's step slower (docs/results.md, session 8)."""
+    in-between points) sometimes read part of that network's weights *after* the optimizer had updated
+    them: in 10-14 of 100 identical WGAN-GP critic updates (Keras 3.15.1, TF 2.21) a score came out as a
+    mix of old and new weights, so the update and the log differed from run to run and from the
+    hand-computed one. Off: 0 of 100, and no lesson's step slower (docs/results.md, session 8)."""
     import tensorflow as tf
 
     tf.config.optimizer.set_experimental_options({"dependency_optimization": False})

@@ -73,6 +73,14 @@ def test_critic_moves_in_its_step_and_stays_fixed_in_gs(variant):
                       {"critic_model": {"critic"}, "gan": {"generator"}})
 
 
+def _sgd_toy_wgan():
+    """A seeded 4 -> 16 -> 2 generator against a 2 -> 16 -> 1 critic, both on SGD(0.1), λ = 10."""
+    set_seed(0)
+    G, C = toy_generator(4, (16,)), toy_critic((16,))
+    critic_model, gan = build_wgan(G, C, keras.optimizers.SGD(0.1), keras.optimizers.SGD(0.1), gradient_penalty=10.0)
+    return {"generator": G, "critic": C, "critic_model": critic_model, "gan": gan}
+
+
 def test_one_critic_update_is_the_hand_computed_update():
     """The critic's update in the step is SGD on E[C(fake)] - E[C(real)] + λ E[(‖∇C(x̂)‖ - 1)²] computed by
     hand with nested tapes (signs, the dict of outputs and their targets, the penalty's weight), and G's
@@ -81,10 +89,8 @@ def test_one_critic_update_is_the_hand_computed_update():
         pytest.skip("the hand-computed update uses tf.GradientTape")
     import tensorflow as tf
 
-    set_seed(0)
-    G, C = toy_generator(4, (16,)), toy_critic((16,))
-    critic_model, gan = build_wgan(G, C, keras.optimizers.SGD(0.1), keras.optimizers.SGD(0.1), gradient_penalty=10.0)
-    models = {"generator": G, "critic": C, "critic_model": critic_model, "gan": gan}
+    models = _sgd_toy_wgan()
+    G, C = models["generator"], models["critic"]
     real = _points(8)
     # The step's draws, in its order: the fakes' z, alpha, then G's z.
     rng = np.random.default_rng(5)
@@ -192,13 +198,9 @@ def test_one_critic_update_is_the_same_every_time():
     real = _points(8)
     results = []
     for _ in range(25):
-        set_seed(0)
-        G, C = toy_generator(4, (16,)), toy_critic((16,))
-        critic_model, gan = build_wgan(G, C, keras.optimizers.SGD(0.1), keras.optimizers.SGD(0.1),
-                                       gradient_penalty=10.0)
-        models = {"generator": G, "critic": C, "critic_model": critic_model, "gan": gan}
+        models = _sgd_toy_wgan()
         logs = wgan_step(models, real, np.random.default_rng(5), n_critic=1)
-        results.append((weights_of(C), logs))
+        results.append((weights_of(models["critic"]), logs))
     for weights, logs in results[1:]:
         assert logs == results[0][1]
         for got, first in zip(weights, results[0][0]):
