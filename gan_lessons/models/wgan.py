@@ -185,6 +185,27 @@ def mean_score(y_true, y_pred):
 
 
 @keras.saving.register_keras_serializable(package="gan_lessons")
+class _PairScores(layers.Layer):
+    """[real, fake] -> (C(real), C(fake)) from ONE call of the critic on both batches stacked.
+
+    One call per update matters for a spectrally normalised critic: Keras' ``SpectralNormalization``
+    rewrites its kernel in place at every training call, so two calls would renormalise twice per
+    update, and torch's autograd refuses a weight rewritten between two uses in one gradient."""
+
+    def __init__(self, critic, **kwargs):
+        super().__init__(**kwargs)
+        self.critic = critic
+
+    def call(self, inputs, training=None):
+        real, fake = inputs
+        scores = self.critic(ops.concatenate([real, fake], axis=0), training=training)
+        return tuple(ops.split(scores, 2, axis=0))
+
+    def compute_output_shape(self, input_shapes):
+        return (input_shapes[0][0], 1), (input_shapes[1][0], 1)
+
+
+@keras.saving.register_keras_serializable(package="gan_lessons")
 class _InferenceCall(layers.Layer):
     """Call ``model`` with training=False: inside G's composite the critic is only read, so a
     spectrally normalised critic does not renormalise its weights there."""
@@ -226,8 +247,9 @@ def build_wgan(generator, critic, c_optimizer, g_optimizer, loss="wasserstein", 
     real = keras.Input(shape=c_in, name="real")
     fake = keras.Input(shape=c_in, name="fake")
     inputs = [real, fake]
-    outputs = {"real_score": layers.Identity(name="real_score")(critic(real)),
-               "fake_score": layers.Identity(name="fake_score")(critic(fake))}
+    real_score, fake_score = _PairScores(critic, name="critic_scores")([real, fake])
+    outputs = {"real_score": layers.Identity(name="real_score")(real_score),
+               "fake_score": layers.Identity(name="fake_score")(fake_score)}
     score_loss = wasserstein_loss if loss == "wasserstein" else keras.losses.hinge
     losses = {"real_score": score_loss, "fake_score": score_loss}
     weights = {"real_score": 1.0, "fake_score": 1.0}
