@@ -8,9 +8,8 @@ Prints one JSON line (rows per snapshot, the final scores on 10,000 samples, the
 on free cores: nothing else training.
 """
 import json, sys, time, tempfile
-import numpy as np
 from gan_lessons.lessons import make_experiment
-from gan_lessons.metrics import evaluate_digits
+from gan_lessons.metrics import evaluate_digits, loss_at_snapshots, spearman
 from gan_lessons.training import fit
 
 lesson, steps, every = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
@@ -20,23 +19,17 @@ t = time.perf_counter()
 h = fit(run.step, run.models, run.data, steps=steps, batch_size=run.config["batch_size"], seed=0,
         sample=lambda: run.generate(1000, seed=7), snapshot_every=every, progress=False)
 train_s = time.perf_counter() - t
-def rank(x): return np.argsort(np.argsort(x))
-rows = []
-for step, imgs in zip(h.snapshot_steps, h.snapshots):
-    lo, hi = max(0, step - every), max(1, step)
-    x = imgs.astype("float32") / 255
-    row = {"step": step, "fid": evaluate_digits(x)["fid"], "fid64": evaluate_digits(x[:64])["fid"]}
-    for k in ("w_estimate", "d_loss", "g_loss"):
-        if k in h.logs:
-            row[k] = float(np.mean(h.logs[k][lo:hi]))
-    rows.append(row)
+rows = [{"step": step, "fid": evaluate_digits(imgs.astype("float32") / 255)["fid"],
+         "fid64": evaluate_digits(imgs[:64].astype("float32") / 255)["fid"]}
+        for step, imgs in zip(h.snapshot_steps[1:], h.snapshots[1:])]  # from the first snapshot after step 0
+keys = [k for k in ("w_estimate", "d_loss", "g_loss") if k in h.logs]
+for k in keys:
+    for row, value in zip(rows, loss_at_snapshots(h, k)[1]):
+        row[k] = float(value)
 final = run.evaluate(10000)
 out = {"lesson": lesson, "steps": steps, "every": every, "train_s": round(train_s, 1), "rows": rows,
        "final": {k: final[k] for k in ("fid", "inception_score", "min_class_fraction", "class_fractions")}}
 for f in ("fid", "fid64"):
-    fid = np.array([r[f] for r in rows[1:]])  # from the first snapshot after step 0
-    for k in ("w_estimate", "d_loss", "g_loss"):
-        if k in rows[-1]:
-            v = np.array([r[k] for r in rows[1:]])
-            out[f"spearman_{k}_vs_{f}"] = float(np.corrcoef(rank(v), rank(fid))[0, 1])
+    for k in keys:
+        out[f"spearman_{k}_vs_{f}"] = spearman([r[k] for r in rows], [r[f] for r in rows])
 print(json.dumps(out))

@@ -106,21 +106,24 @@ def set_seed(seed):
     if not isinstance(seed, int) or seed < 0:
         raise UserError(f"seed must be a non-negative int, got {seed!r}")
     keras.utils.set_random_seed(seed)
-    if keras.backend.backend() == "tensorflow":
-        _tensorflow_reads_before_updates()
+    tensorflow_reads_before_updates()
 
 
-def _tensorflow_reads_before_updates():
-    """Turn off Grappler's dependency optimizer (TensorFlow only; it applies to functions traced afterwards).
+def tensorflow_reads_before_updates():
+    """Turn off Grappler's dependency optimizer (TensorFlow only, a no-op on the other backends; it applies
+    to functions traced afterwards, so ``set_seed`` and the driver ``fit`` call it before training).
 
     With it on, a train function that calls one network more than once (the WGAN critic on real, fake and
     in-between points) sometimes read part of that network's weights *after* the optimizer had updated
     them: in 10-14 of 100 identical WGAN-GP critic updates (Keras 3.15.1, TF 2.21) a score came out as a
     mix of old and new weights, so the update and the log differed from run to run and from the
     hand-computed one. Off: 0 of 100, and no lesson's step slower (docs/results.md, session 8)."""
-    import tensorflow as tf
+    import keras
 
-    tf.config.optimizer.set_experimental_options({"dependency_optimization": False})
+    if keras.backend.backend() == "tensorflow":
+        import tensorflow as tf
+
+        tf.config.optimizer.set_experimental_options({"dependency_optimization": False})
 
 
 def _log_stderr_to(log_dir):

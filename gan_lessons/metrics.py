@@ -180,6 +180,33 @@ def evaluate_digits(images, asked=None):
     return scores
 
 
+def spearman(a, b):
+    """Spearman's rank correlation of two sequences of the same length: Pearson's correlation of their
+    ranks (tied values share their mean rank). +1: b rises whenever a does; -1: b falls; 0: no order."""
+    a, b = np.asarray(a, dtype="float64").ravel(), np.asarray(b, dtype="float64").ravel()
+    if len(a) != len(b) or len(a) < 3:
+        raise ValueError(f"spearman needs two sequences of the same length, at least 3, got {len(a)} and {len(b)}")
+
+    def ranks(x):
+        r = np.empty(len(x))
+        r[np.argsort(x, kind="stable")] = np.arange(len(x))
+        _, tie, count = np.unique(x, return_inverse=True, return_counts=True)
+        return (np.bincount(tie, weights=r) / count)[tie]
+
+    return float(np.corrcoef(ranks(a), ranks(b))[0, 1])
+
+
+def loss_at_snapshots(history, key):
+    """``(steps, values)``: for each snapshot of ``history`` after the first, its step and the mean of the
+    loss ``key`` over the steps since the previous snapshot (the loss that goes with those samples)."""
+    if key not in history.logs:
+        raise ValueError(f"the history has no loss {key!r}; it logs {', '.join(k for k in history.logs if k != 'step')}")
+    steps, values = np.asarray(history.logs["step"]), np.asarray(history.logs[key], dtype="float64")
+    snaps = history.snapshot_steps
+    means = [values[(steps > lo) & (steps <= hi)].mean() for lo, hi in zip(snaps[:-1], snaps[1:])]
+    return np.array(snaps[1:]), np.array(means)
+
+
 def mode_coverage(points, modes, sigma):
     """Mode-coverage scores of 2-D samples from a mixture with centres ``modes`` and std ``sigma``.
 

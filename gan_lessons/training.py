@@ -26,7 +26,7 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from . import UserError
+from . import UserError, tensorflow_reads_before_updates
 
 
 class CheckpointError(UserError):
@@ -227,6 +227,7 @@ def fit(step, models, data, *, steps, batch_size, seed=0, sample=None, snapshot_
     if not isinstance(batch_size, int) or not 0 < batch_size <= n:
         raise UserError(f"batch_size must be an int between 1 and the {n} training examples, got {batch_size!r}")
 
+    tensorflow_reads_before_updates()  # before the step's train functions are traced
     history = History()
     if out_dir is not None and read_checkpoint(out_dir) is not None:
         history = load_checkpoint(out_dir, models)

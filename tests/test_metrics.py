@@ -58,3 +58,28 @@ def test_real_digits_score_well_and_noise_scores_badly(mnist):
 def test_classify_refuses_images_in_the_tanh_range():
     with pytest.raises(ValueError, match=r"must lie in \[0, 1\]"):
         classify(np.full((4, 28, 28, 1), -1.0))
+
+
+def test_spearman_reads_order_not_values():
+    from gan_lessons.metrics import spearman
+    assert spearman([1, 2, 3, 4], [10, 200, 3000, 40000]) == pytest.approx(1.0)
+    assert spearman([1, 2, 3, 4], [5, 4, 1, 0]) == pytest.approx(-1.0)
+    # one swapped pair of 4: 1 - 6 * 2 / (4 * 15) = 0.8; ties share their rank: sqrt(3) / 2
+    assert spearman([1, 2, 3, 4], [1, 3, 2, 4]) == pytest.approx(0.8)
+    assert spearman([1, 1, 2], [1, 2, 3]) == pytest.approx(np.sqrt(3) / 2)
+    with pytest.raises(ValueError, match="same length"):
+        spearman([1, 2, 3], [1, 2])
+
+
+def test_loss_at_snapshots_averages_each_loss_since_the_previous_snapshot():
+    from gan_lessons.metrics import loss_at_snapshots
+    from gan_lessons.training import History
+    h = History()
+    for step in range(1, 11):
+        h.append(step, {"d_loss": float(step)})
+    for step in (0, 5, 10):
+        h.add_snapshot(step, np.zeros((1, 2)))
+    steps, means = loss_at_snapshots(h, "d_loss")
+    assert steps.tolist() == [5, 10] and means.tolist() == [3.0, 8.0]  # mean of 1..5, of 6..10
+    with pytest.raises(ValueError, match="logs d_loss"):
+        loss_at_snapshots(h, "w_estimate")

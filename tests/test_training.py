@@ -23,6 +23,22 @@ def test_same_seed_gives_the_same_losses(real_images):
     assert a.logs["g_loss"] != c.logs["g_loss"]
 
 
+def test_fit_turns_off_the_tensorflow_rewrite_that_reads_weights_after_their_update(real_images):
+    """A student's own models, never seeded by set_seed, still train without the race of
+    gan_lessons.tensorflow_reads_before_updates: fit turns the dependency optimizer off itself."""
+    if keras.backend.backend() != "tensorflow":
+        pytest.skip("a TensorFlow setting")
+    import tensorflow as tf
+
+    models = make_tiny_gan()  # (seeds, which turns it off too)
+    tf.config.optimizer.set_experimental_options({"dependency_optimization": True})
+    try:
+        _fit(models, real_images, steps=1)
+        assert tf.config.optimizer.get_experimental_options()["dependency_optimization"] is False
+    finally:
+        tf.config.optimizer.set_experimental_options({"dependency_optimization": False})
+
+
 def test_resuming_from_a_checkpoint_continues_exactly(real_images, tmp_path):
     straight = _fit(make_tiny_gan(), real_images, steps=10)
     _fit(make_tiny_gan(), real_images, steps=5, out_dir=tmp_path)

@@ -183,7 +183,7 @@ def _same_logs(x, y):
 def test_same_seed_repeats_and_another_seed_differs(tmp_path):
     """Same seed, same losses; a run resumed from a checkpoint continues as if never stopped (weights,
     optimizer state, draws), to 1e-5, in this process with every thread (before the fix in
-    gan_lessons._tensorflow_reads_before_updates, 2 runs of 8 differed under load)."""
+    gan_lessons.tensorflow_reads_before_updates, 2 runs of 8 differed under load)."""
     assert _same_logs(_run(4, seed=3), _run(4, seed=3))
     assert not _same_logs(_run(4, seed=3), _run(4, seed=4))
     straight = _run(6)
@@ -193,7 +193,7 @@ def test_same_seed_repeats_and_another_seed_differs(tmp_path):
 
 def test_one_critic_update_is_the_same_every_time():
     """Regression: with TensorFlow's dependency optimizer on, 10-14 of 100 repeats of this update read part
-    of the critic's weights after updating them (see gan_lessons._tensorflow_reads_before_updates); with
+    of the critic's weights after updating them (see gan_lessons.tensorflow_reads_before_updates); with
     it off, none. 25 repeats: a 10 % failure rate passes all of them with probability 0.07."""
     real = _points(8)
     results = []
