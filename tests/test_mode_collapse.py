@@ -153,7 +153,7 @@ def test_packed_generator_puts_pack_samples_side_by_side():
     G = toy_generator(4, hidden=(16,), scale=2.0)
     packed = packed_generator(G, 3)
     z = np.random.default_rng(0).standard_normal((5, 3, 4)).astype("float32")
-    out = np.asarray(packed(z))
+    out = keras.ops.convert_to_numpy(packed(z))
     assert out.shape == (5, 6)
     expected = keras.ops.convert_to_numpy(G(z.reshape(15, 4))).reshape(5, 6)
     np.testing.assert_allclose(out, expected, rtol=1e-5, atol=1e-6)
