@@ -56,15 +56,20 @@ test-backends: install-backends
 
 # What CI runs of it (time): on each of JAX and torch, the Keras canary (D moves in its own step, not in
 # G's), the driver (exact resume, NaN stop, both networks learn), the cGAN step, the data parallel test
-# (two simulated devices, JAX) and lesson 01 in quick mode on JAX (on torch one of its cells writes to
-# stderr, which nbval refuses: not yet looked into).
+# (two simulated devices, JAX), and from the other lessons' tests every step function's "each call moves
+# only its own networks" test, the exact-resume tests, the L1 step, the spectrally normalised D and the
+# gradient penalty's closed form (BACKEND_CI_STEPS); then lesson 01 in quick mode on JAX and on torch.
 BACKEND_CI_TESTS = tests/test_keras_canary.py tests/test_training.py tests/test_cgan.py tests/test_data_parallel.py
+BACKEND_CI_STEP_TESTS = tests/test_dcgan.py tests/test_mode_collapse.py tests/test_pix2pix.py tests/test_cyclegan.py tests/test_wgan.py
+BACKEND_CI_STEPS = moves or resume or l1_step or spectrally or closed_form
 
 test-backends-ci: install-backends
 	for backend in jax torch; do \
-	  KERAS_BACKEND=$$backend $(BIN)/python -m pytest -q $(BACKEND_CI_TESTS) || exit 1; done
-	KERAS_BACKEND=jax GAN_LESSONS_QUICK=1 MPLBACKEND=Agg $(BIN)/python -m pytest -q -p no:cacheprovider \
-	  --nbval-lax --nbval-current-env --nbval-sanitize-with notebooks/nbval_sanitize.cfg notebooks/01_gan_mlp.ipynb
+	  KERAS_BACKEND=$$backend $(BIN)/python -m pytest -q $(BACKEND_CI_TESTS) || exit 1; \
+	  KERAS_BACKEND=$$backend $(BIN)/python -m pytest -q $(BACKEND_CI_STEP_TESTS) -k "$(BACKEND_CI_STEPS)" || exit 1; \
+	  KERAS_BACKEND=$$backend GAN_LESSONS_QUICK=1 MPLBACKEND=Agg $(BIN)/python -m pytest -q -p no:cacheprovider \
+	    --nbval-lax --nbval-current-env --nbval-sanitize-with notebooks/nbval_sanitize.cfg notebooks/01_gan_mlp.ipynb || exit 1; \
+	done
 
 # Every lesson in full mode on this machine's GPU, timed, as a Markdown table (see docs/gpu_check.py).
 gpu-check: install
