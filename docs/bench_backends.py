@@ -1,7 +1,7 @@
 """ms/step of every lesson's step function on the Keras backends installed here, with the full-mode
 networks and batch sizes, on the training data (each backend in its own process).
 
-    python docs/bench_backends.py [--steps 30] [--backends tensorflow jax torch]
+    python docs/bench_backends.py [--steps 30] [--backends tensorflow jax torch] [--lessons wgan wgan_sn ...]
 
 Prints a Markdown table for docs/results.md. Time it on free cores: nothing else training.
 """
@@ -18,8 +18,12 @@ import numpy as np, keras
 from gan_lessons.lessons import LESSONS, make_experiment
 from gan_lessons.lessons.mode_collapse import build_toy_gan
 from gan_lessons.data import sample_toy
-steps = int(sys.argv[1]); out = {}
+steps = int(sys.argv[1]); only = json.loads(sys.argv[2]) if len(sys.argv) > 2 else []; out = {}
+if set(only) - set(LESSONS):
+    sys.exit(f"unknown lessons {sorted(set(only) - set(LESSONS))}; known: {', '.join(LESSONS)}")
 for name, lesson in LESSONS.items():
+    if only and name not in only:
+        continue
     if lesson.build is None:  # lesson 04: one ring run of each method
         config = lesson.config(False)
         for method in config["methods"]:
@@ -53,12 +57,13 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--steps", type=int, default=30)
     parser.add_argument("--backends", nargs="+", default=["tensorflow", "jax", "torch"])
+    parser.add_argument("--lessons", nargs="+", default=[], help="only these lessons (default: all)")
     args = parser.parse_args()
     rows = {}
     for backend in args.backends:
         env = dict(os.environ, KERAS_BACKEND=backend, TF_CPP_MIN_LOG_LEVEL="3")
         started = time.perf_counter()
-        done = subprocess.run([sys.executable, "-c", CHILD, str(args.steps)], capture_output=True, text=True, env=env)
+        done = subprocess.run([sys.executable, "-c", CHILD, str(args.steps), json.dumps(args.lessons)], capture_output=True, text=True, env=env)
         if done.returncode:
             print(f"{backend}: failed\n{done.stderr[-2000:]}", file=sys.stderr)
             continue
