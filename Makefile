@@ -25,8 +25,9 @@ unit: install
 	$(BIN)/python -m pytest tests
 
 # Every notebook, top to bottom, in quick mode; checked cells (# NBVAL_CHECK_OUTPUT) must match.
+NBVAL = -p no:cacheprovider --nbval-lax --nbval-current-env --nbval-sanitize-with notebooks/nbval_sanitize.cfg
 notebooks: install
-	GAN_LESSONS_QUICK=1 MPLBACKEND=Agg $(BIN)/python -m pytest -p no:cacheprovider --nbval-lax --nbval-current-env --nbval-sanitize-with notebooks/nbval_sanitize.cfg notebooks/
+	GAN_LESSONS_QUICK=1 MPLBACKEND=Agg $(BIN)/python -m pytest $(NBVAL) notebooks/
 
 # Re-execute every notebook in full mode and store its outputs (what we commit).
 # Their outputs are then cleaned of TensorFlow's log lines and absolute paths (gan_lessons.notebook_outputs).
@@ -50,8 +51,7 @@ $(BACKEND_STAMP): $(STAMP) requirements-backends.txt
 test-backends: install-backends
 	for backend in jax torch; do \
 	  KERAS_BACKEND=$$backend $(BIN)/python -m pytest -q tests || exit 1; \
-	  KERAS_BACKEND=$$backend GAN_LESSONS_QUICK=1 MPLBACKEND=Agg $(BIN)/python -m pytest -q -p no:cacheprovider \
-	    --nbval-lax --nbval-current-env --nbval-sanitize-with notebooks/nbval_sanitize.cfg $(BACKEND_NOTEBOOKS) || exit 1; \
+	  KERAS_BACKEND=$$backend GAN_LESSONS_QUICK=1 MPLBACKEND=Agg $(BIN)/python -m pytest -q $(NBVAL) $(BACKEND_NOTEBOOKS) || exit 1; \
 	done
 
 # What CI runs of it (time): on each of JAX and torch, the Keras canary (D moves in its own step, not in
@@ -67,8 +67,7 @@ test-backends-ci: install-backends
 	for backend in jax torch; do \
 	  KERAS_BACKEND=$$backend $(BIN)/python -m pytest -q $(BACKEND_CI_TESTS) || exit 1; \
 	  KERAS_BACKEND=$$backend $(BIN)/python -m pytest -q $(BACKEND_CI_STEP_TESTS) -k "$(BACKEND_CI_STEPS)" || exit 1; \
-	  KERAS_BACKEND=$$backend GAN_LESSONS_QUICK=1 MPLBACKEND=Agg $(BIN)/python -m pytest -q -p no:cacheprovider \
-	    --nbval-lax --nbval-current-env --nbval-sanitize-with notebooks/nbval_sanitize.cfg notebooks/01_gan_mlp.ipynb || exit 1; \
+	  KERAS_BACKEND=$$backend GAN_LESSONS_QUICK=1 MPLBACKEND=Agg $(BIN)/python -m pytest -q $(NBVAL) notebooks/01_gan_mlp.ipynb || exit 1; \
 	done
 
 # Every lesson in full mode on this machine's GPU, timed, as a Markdown table (see docs/gpu_check.py).

@@ -148,3 +148,20 @@ def test_augmentation_experiment_adds_generated_digits_with_the_labels_asked_for
         augmentation_experiment(unconditional)
     with pytest.raises(UserError, match="multiple of 10"):
         augmentation_experiment(run, n_real=15)
+
+
+def test_augmentation_results_of_a_finished_run_are_kept_and_reused_for_the_same_arguments(tmp_path, monkeypatch):
+    from gan_lessons import metrics
+
+    calls = []
+    monkeypatch.setattr(metrics, "test_accuracy_after_training",
+                        lambda images, labels, steps, seed: calls.append(steps) or 0.5)
+    run = ImageGAN("cgan", quick=True, out_dir=tmp_path, **TINY_CGAN)
+    asked = dict(n_real=10, n_generated=20, seeds=(0,), steps=3)
+    augmentation_experiment(run, **asked)
+    assert len(calls) == 2 and not (tmp_path / "augmentation.json").exists()  # not trained: nothing kept
+    run.train(progress=False)
+    first = augmentation_experiment(run, **asked)
+    assert len(calls) == 4 and augmentation_experiment(run, **asked) == first and len(calls) == 4  # reused
+    augmentation_experiment(run, **{**asked, "steps": 4})  # other arguments: measured again
+    assert calls[-1] == 4 and len(calls) == 6

@@ -130,6 +130,10 @@ class Experiment:
                 raise UserError(f"fresh=True deletes only a folder written by this course, and {out} holds no "
                                 "experiment.json: refusing to delete it; pass a new or empty out_dir / --out")
             shutil.rmtree(out)
+        if not fresh:
+            from ..pretrained import install
+
+            install(out, lambda saved: _same_experiment(saved, self.describe(), self.spec.config(self.quick)))
         if path.exists():
             saved = read_description(out)
             if not _same_experiment(saved, self.describe(), self.spec.config(self.quick)):

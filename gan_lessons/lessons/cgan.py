@@ -1,6 +1,8 @@
 """Lesson 03: the conditional GAN (Mirza & Osindero 2014): lesson 02's DCGAN networks, told which digit
 to draw, and its use for data augmentation."""
 
+import json
+
 import numpy as np
 
 from .. import UserError
@@ -25,13 +27,24 @@ def augmentation_experiment(experiment, n_real=100, n_generated=10000, seeds=(0,
 
     The cGAN itself learnt from all 60,000 labelled digits: this measures how much of that
     knowledge its samples carry to a classifier that sees only a few real labels.
+
+    The results of a finished run are kept in its folder (``augmentation.json``, with these arguments and the
+    cGAN's step) and returned from there when asked again with the same arguments: the six classifiers take
+    about a minute, and presentation mode ships the file with the weights.
     """
     from ..metrics import test_accuracy_after_training
+    from ..training import read_checkpoint
 
     if not experiment.labels.public:
         raise UserError(f"{experiment.lesson} is not conditional on digits: its samples have no labels")
     if n_real % 10:
         raise UserError(f"n_real must be a multiple of 10 (the same number of each digit), got {n_real}")
+    meta = read_checkpoint(experiment.out_dir) or {}
+    asked = {"n_real": n_real, "n_generated": n_generated, "seeds": list(seeds), "steps": steps,
+             "gan_step": meta.get("step")}
+    kept = experiment.out_dir / "augmentation.json"
+    if kept.exists() and json.loads(kept.read_text()).get("asked") == asked:
+        return json.loads(kept.read_text())["results"]
     (x_train, y_train), _ = load_mnist()
     results = {"real": [], "real_plus_generated": []}
     for seed in seeds:
@@ -43,6 +56,8 @@ def augmentation_experiment(experiment, n_real=100, n_generated=10000, seeds=(0,
         results["real"].append(test_accuracy_after_training(real_x, real_y, steps, seed=seed))
         results["real_plus_generated"].append(test_accuracy_after_training(
             np.concatenate([real_x, fake["images"]]), np.concatenate([real_y, fake["labels"]]), steps, seed=seed))
+    if meta and meta["step"] >= meta["steps"]:
+        kept.write_text(json.dumps({"asked": asked, "results": results}, indent=1))
     return results
 
 

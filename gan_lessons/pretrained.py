@@ -1,0 +1,157 @@
+"""Presentation mode: the course ships the generators of every lesson's full run (``pretrained/``), so that
+an instructor can run any notebook top to bottom in a minute without training.
+
+``GAN_LESSONS_PRETRAINED=1`` (or ``use_pretrained(True)`` in a notebook) turns it on. Then an experiment whose
+output folder holds no checkpoint of its own, and whose settings are those a pack was made with, gets the
+pack copied into that folder as a finished checkpoint: the generators' weights, the history (losses and
+snapshots, so the plots and GIFs are those of the real run) and the experiment's description. The
+discriminators are not shipped: a pretrained run can be shown, sampled and scored, not trained further
+(train it yourself with the mode off, or ``fresh=True``).
+
+A pack mirrors a full-mode output folder (``checkpoints/<lesson>``, and lesson 04's run sub-folders): per run
+``checkpoint.json`` (with ``"pretrained": true`` and the generators' names), ``history.npz`` (losses in float32)
+and one ``<name>.weights.h5`` per model whose name starts with ``generator`` (no optimizer state; float16,
+except the small networks of lesson 04); the
+folder's ``*.json`` files (its description, lesson 04's results) beside them. ``python -m gan_lessons.pretrained
+checkpoints/<lesson> ...`` makes packs from finished runs.
+"""
+
+import json
+import os
+import shutil
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from . import CHECKPOINT_DIR, REPO_ROOT, UserError
+
+PRETRAINED_DIR = Path(os.environ.get("GAN_LESSONS_PRETRAINED_DIR", REPO_ROOT / "pretrained"))
+_ON = ("1", "true", "yes", "on")
+
+
+def pretrained_mode():
+    """True when ``GAN_LESSONS_PRETRAINED`` asks for the shipped weights (``1``, ``true``, ``yes``)."""
+    return os.environ.get("GAN_LESSONS_PRETRAINED", "").strip().lower() in _ON
+
+
+def use_pretrained(on=None):
+    """Turn presentation mode on (``True``) or off (``False``) for this process, or leave it as the environment
+    says (``None``); return whether it is on. Experiments created afterwards follow it."""
+    if on is not None:
+        os.environ["GAN_LESSONS_PRETRAINED"] = "1" if on else "0"
+    return pretrained_mode()
+
+
+def pack_for(out_dir):
+    """The shipped pack that mirrors ``out_dir`` (a folder under the checkpoint folder), or None."""
+    try:
+        relative = Path(out_dir).resolve().relative_to(CHECKPOINT_DIR.resolve())
+    except ValueError:
+        return None
+    pack = PRETRAINED_DIR / relative
+    return pack if (pack / "experiment.json").exists() else None
+
+
+def install(out_dir, matches):
+    """Copy the pack of ``out_dir`` into it when presentation mode is on, the folder holds no experiment yet and
+    ``matches(description)`` accepts the pack's experiment.json; return whether it did."""
+    pack = pack_for(out_dir) if pretrained_mode() else None
+    if pack is None or (Path(out_dir) / "experiment.json").exists():
+        return False
+    if not matches(json.loads((pack / "experiment.json").read_text())):
+        print(f"Modo presentación: los pesos del curso para {Path(out_dir).name} son de otros ajustes; se entrena.")
+        return False
+    shutil.copytree(pack, out_dir, dirs_exist_ok=True)
+    return True
+
+
+def load_generators(out_dir, meta, models):
+    """Load a pretrained checkpoint (``meta["pretrained"]``): the weights of the generators it names into
+    ``models``; everything else keeps its initial weights."""
+    missing = [name for name in meta["models"] if name not in models]
+    if missing:
+        raise ValueError(f"the pretrained weights are for models {missing}, which these models lack")
+    for name in meta["models"]:
+        model = models[name]
+        skip = [model.optimizer] if getattr(model, "optimizer", None) is not None else None
+        model.load_weights(Path(out_dir) / f"{name}.weights.h5", objects_to_skip=skip)
+
+
+SMALL = 1_000_000  # bytes: a generator file below this keeps float32 (lesson 04's 2-D nets, 0.16 MB each)
+
+
+def _half_weights(source, target):
+    """Copy a Keras ``.weights.h5`` without its optimizer state, float32 arrays stored as float16 unless the
+    file is small: lesson 04 scores 2-D points against a 3-sigma border, and float16's rounding moved a few of
+    its 2,500 points across it (24 instead of 25 modes in one run); in float32 every score is the run's."""
+    half = Path(source).stat().st_size >= SMALL
+    import h5py
+
+    with h5py.File(source, "r") as old, h5py.File(target, "w") as new:
+        new.attrs.update(old.attrs)
+
+        def copy(name, item):
+            if name.split("/")[0] == "optimizer":
+                return
+            if isinstance(item, h5py.Group):
+                new.require_group(name).attrs.update(item.attrs)
+                return
+            data = item[()]
+            if half and getattr(data, "dtype", None) == np.float32:
+                data = data.astype(np.float16)
+            new.create_dataset(name, data=data, **({"compression": "gzip"} if np.ndim(data) else {}))
+
+        old.visititems(copy)
+
+
+def _small_history(source, target):
+    """The history of ``source`` with its per-step losses in float32 and snapshots of points in float16."""
+    with np.load(source) as f:
+        arrays = {key: f[key] for key in f.files}
+    for key, value in arrays.items():
+        if key.startswith("log/") and value.dtype == np.float64:
+            arrays[key] = value.astype(np.float32)
+        elif key == "snapshots" and value.dtype == np.float32:  # 2-D points (lesson 04): plots need no more
+            arrays[key] = value.astype(np.float16)
+    np.savez_compressed(target, **arrays)
+
+
+def make_pack(out_dir, pack=None, weights=True):
+    """Write the pack of the finished full-mode output folder ``out_dir`` (default: its mirror under
+    ``pretrained/``); return its size in bytes. ``weights=False`` ships the history alone, for a run that a
+    notebook only plots (its generators then keep the weights they had before ``train()``)."""
+    out_dir = Path(out_dir)
+    pack = Path(pack) if pack is not None else PRETRAINED_DIR / out_dir.resolve().relative_to(CHECKPOINT_DIR.resolve())
+    description = json.loads((out_dir / "experiment.json").read_text())
+    if description.get("quick"):
+        raise UserError(f"{out_dir} is a quick-mode run: the course ships full-mode runs only")
+    runs = sorted(path.parent for path in out_dir.rglob("checkpoint.json"))
+    if not runs:
+        raise UserError(f"{out_dir} holds no finished run to pack")
+    if pack.exists():
+        shutil.rmtree(pack)
+    for run in runs:
+        meta = json.loads((run / "checkpoint.json").read_text())
+        if meta["step"] < meta["steps"]:
+            raise UserError(f"{run} stopped at step {meta['step']} of {meta['steps']}: finish it first")
+        target = pack / run.relative_to(out_dir)
+        target.mkdir(parents=True, exist_ok=True)
+        names = [name for name in meta["models"] if name.startswith("generator")] if weights else []
+        for name in names:
+            _half_weights(run / f"{name}.weights.h5", target / f"{name}.weights.h5")
+        _small_history(run / "history.npz", target / "history.npz")
+        meta = {"step": meta["step"], "steps": meta["steps"], "wall_time": meta["wall_time"], "models": names,
+                "pretrained": True, "optimizer_targets": {}}
+        (target / "checkpoint.json").write_text(json.dumps(meta, indent=1))
+    for path in out_dir.rglob("*.json"):
+        if path.name != "checkpoint.json":
+            (pack / path.relative_to(out_dir)).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy(path, pack / path.relative_to(out_dir))
+    return sum(path.stat().st_size for path in pack.rglob("*") if path.is_file())
+
+
+if __name__ == "__main__":  # python -m gan_lessons.pretrained [--history-only] FOLDER ...
+    history_only = "--history-only" in sys.argv
+    for folder in (arg for arg in sys.argv[1:] if arg != "--history-only"):
+        print(f"{folder}: {make_pack(folder, weights=not history_only) / 1e6:.2f} MB")

@@ -1,0 +1,113 @@
+"""Presentation mode (gan_lessons.pretrained): a pack made from a finished run loads into a fresh folder and
+gives that run's samples; other settings or the mode off train instead; and every pack the course ships still
+fits the networks the code builds today and reproduces its run's last snapshot (or its lesson-04 scores)."""
+
+import json
+
+import numpy as np
+import pytest
+
+from gan_lessons import UserError, pretrained
+from gan_lessons.lessons import ImageGAN, ModeCollapseSweep, load_experiment, registered
+
+TINY = dict(steps=4, snapshot_every=2, checkpoint_every=2, batch_size=16, g_hidden=[16], d_hidden=[16],
+            learning_rate=0.02)  # four big steps: the trained G is far from its initial weights
+SHIPPED = pretrained.PRETRAINED_DIR
+
+
+@pytest.fixture
+def folders(tmp_path, monkeypatch):
+    """Checkpoints and packs in temporary folders, presentation mode on."""
+    monkeypatch.setattr(pretrained, "CHECKPOINT_DIR", tmp_path / "checkpoints")
+    monkeypatch.setattr(pretrained, "PRETRAINED_DIR", tmp_path / "pretrained")
+    monkeypatch.setenv("GAN_LESSONS_PRETRAINED", "1")
+    return tmp_path / "checkpoints", tmp_path / "pretrained"
+
+
+def trained_pack(checkpoints, packs, **settings):
+    run = ImageGAN("mlp_gan", quick=False, out_dir=checkpoints / "mlp_gan", **{**TINY, **settings})
+    run.train(progress=False)
+    pretrained.make_pack(run.out_dir)
+    return run
+
+
+def test_a_pack_loads_the_runs_generator_and_history_into_an_empty_folder(folders, tmp_path, monkeypatch):
+    checkpoints, packs = folders
+    original = trained_pack(checkpoints, packs)
+    assert sorted(p.name for p in (packs / "mlp_gan").iterdir()) == [
+        "checkpoint.json", "experiment.json", "generator.weights.h5", "history.npz"]  # no D, no optimizer
+    monkeypatch.setattr(pretrained, "CHECKPOINT_DIR", tmp_path / "class")  # another machine, nothing trained
+    shown = ImageGAN("mlp_gan", quick=False, out_dir=tmp_path / "class" / "mlp_gan", **TINY)
+    assert shown.finished
+    history = shown.train(progress=False)
+    assert history.step == 4 and history.logs["d_loss"] == pytest.approx(original.history.logs["d_loss"], rel=1e-6)
+    z = np.random.default_rng(5).standard_normal((16, 100)).astype("float32")
+    ours, theirs = shown.generate(z=z), original.generate(z=z)
+    assert np.abs(ours - theirs).max() < 5e-3  # float16 weights: the same images to the eye
+    monkeypatch.setenv("GAN_LESSONS_PRETRAINED", "0")
+    untrained = ImageGAN("mlp_gan", quick=False, out_dir=tmp_path / "off" / "mlp_gan", **TINY)
+    assert not untrained.finished and np.abs(untrained.generate(z=z) - theirs).max() > 5e-2
+
+
+def test_other_settings_or_the_mode_off_train_instead(folders, tmp_path, monkeypatch, capsys):
+    checkpoints, packs = folders
+    trained_pack(checkpoints, packs)
+    monkeypatch.setattr(pretrained, "CHECKPOINT_DIR", tmp_path / "class")
+    other = ImageGAN("mlp_gan", quick=False, out_dir=tmp_path / "class" / "mlp_gan", **{**TINY, "steps": 6})
+    assert not other.finished and "otros ajustes" in capsys.readouterr().out
+    monkeypatch.setenv("GAN_LESSONS_PRETRAINED", "0")
+    assert not ImageGAN("mlp_gan", quick=False, out_dir=tmp_path / "class" / "again", **TINY).finished
+    fresh = ImageGAN("mlp_gan", quick=False, out_dir=tmp_path / "class" / "mlp_gan", fresh=True, **TINY)
+    assert not fresh.finished
+
+
+def test_use_pretrained_switches_the_mode(monkeypatch):
+    monkeypatch.delenv("GAN_LESSONS_PRETRAINED", raising=False)
+    assert pretrained.use_pretrained() is False
+    assert pretrained.use_pretrained(True) is True and pretrained.pretrained_mode()
+    assert pretrained.use_pretrained(None) is True
+    assert pretrained.use_pretrained(False) is False
+
+
+def test_only_finished_full_mode_runs_are_packed(folders):
+    checkpoints, packs = folders
+    quick = ImageGAN("mlp_gan", quick=True, out_dir=checkpoints / "quick", **TINY)
+    quick.train(progress=False)
+    with pytest.raises(UserError, match="quick-mode run"):
+        pretrained.make_pack(quick.out_dir, packs / "quick")
+    stopped = ImageGAN("mlp_gan", quick=False, out_dir=checkpoints / "stopped", **TINY)
+    stopped.train(progress=False)
+    meta = json.loads((stopped.out_dir / "checkpoint.json").read_text())
+    (stopped.out_dir / "checkpoint.json").write_text(json.dumps({**meta, "steps": 8}))  # as if interrupted
+    with pytest.raises(UserError, match="stopped at step 4 of 8"):
+        pretrained.make_pack(stopped.out_dir, packs / "stopped")
+
+
+def _shipped():
+    return sorted(path.parent for path in SHIPPED.rglob("experiment.json")) if SHIPPED.exists() else []
+
+
+@pytest.mark.parametrize("pack", _shipped(), ids=lambda path: str(path.relative_to(SHIPPED)))
+def test_shipped_weights_fit_todays_networks_and_reproduce_their_run(pack):
+    """Catches a network changed after its weights were shipped: loading fails ("do not fit"), or the
+    samples no longer match the run's last snapshot (lesson 04: its scores in results.json)."""
+    saved = json.loads((pack / "experiment.json").read_text())
+    assert saved["quick"] is False
+    if saved["lesson"] == "mode_collapse":
+        base = registered("mode_collapse").config(False)
+        overrides = {k: v for k, v in saved["config"].items() if base[k] != v}
+        sweep = ModeCollapseSweep(out_dir=pack, seed=saved["seed"], quick=False, **overrides)
+        results = json.loads((pack / "results.json").read_text())
+        for run in results["runs"][:: max(1, len(results["runs"]) // 6)]:
+            scores = sweep.train_run(run["dataset"], run["method"], run["seed"])[0]
+            assert scores["modes"] == run["modes"], run
+            assert scores["high_quality"] == pytest.approx(run["high_quality"], abs=0.01), run
+        return
+    meta = json.loads((pack / "checkpoint.json").read_text())
+    shown = load_experiment(pack)
+    if not meta["models"]:  # a history-only pack (a run that its notebook only plots)
+        return
+    last = shown.history.snapshots[-1].astype(int)
+    again = np.round(np.clip(shown.snapshot(), 0, 1) * 255).astype(int)
+    assert again.shape == last.shape
+    assert np.abs(again - last).mean() < 1.0 and np.mean(np.abs(again - last) > 8) < 0.01
