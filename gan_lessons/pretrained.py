@@ -9,9 +9,9 @@ discriminators are not shipped: a pretrained run can be shown, sampled and score
 (train it yourself with the mode off, or ``fresh=True``).
 
 A pack mirrors a full-mode output folder (``checkpoints/<lesson>``, and lesson 04's run sub-folders): per run
-``checkpoint.json`` (with ``"pretrained": true`` and the generators' names), ``history.npz`` (losses in float32)
-and one ``<name>.weights.h5`` per model whose name starts with ``generator`` (no optimizer state; float16,
-except the small networks of lesson 04); the
+``checkpoint.json`` (with ``"pretrained": true`` and the shipped models' names), ``history.npz`` (losses in float32)
+and one ``<name>.weights.h5`` per model whose name starts with ``generator`` (and, packed with ``--critics``,
+the discriminator or critic), without optimizer state, in float16 except the small 2-D networks; the
 folder's ``*.json`` files (its description, lesson 04's results) beside them. ``python -m gan_lessons.pretrained
 checkpoints/<lesson> ...`` makes packs from finished runs.
 """
@@ -117,10 +117,11 @@ def _small_history(source, target):
     np.savez_compressed(target, **arrays)
 
 
-def make_pack(out_dir, pack=None, weights=True):
+def make_pack(out_dir, pack=None, weights=True, critics=False):
     """Write the pack of the finished full-mode output folder ``out_dir`` (default: its mirror under
     ``pretrained/``); return its size in bytes. ``weights=False`` ships the history alone, for a run that a
-    notebook only plots (its generators then keep the weights they had before ``train()``)."""
+    notebook only plots (its generators then keep the weights they had before ``train()``); ``critics=True``
+    ships the discriminator or critic too, for a notebook that looks at it (lesson 07's clipped weights)."""
     out_dir = Path(out_dir)
     pack = Path(pack) if pack is not None else PRETRAINED_DIR / out_dir.resolve().relative_to(CHECKPOINT_DIR.resolve())
     description = json.loads((out_dir / "experiment.json").read_text())
@@ -137,7 +138,8 @@ def make_pack(out_dir, pack=None, weights=True):
             raise UserError(f"{run} stopped at step {meta['step']} of {meta['steps']}: finish it first")
         target = pack / run.relative_to(out_dir)
         target.mkdir(parents=True, exist_ok=True)
-        names = [name for name in meta["models"] if name.startswith("generator")] if weights else []
+        shipped = ("generator", "discriminator", "critic") if critics else ("generator",)
+        names = [name for name in meta["models"] if name.startswith(shipped) and name != "critic_model"] if weights else []
         for name in names:
             _half_weights(run / f"{name}.weights.h5", target / f"{name}.weights.h5")
         _small_history(run / "history.npz", target / "history.npz")
@@ -151,7 +153,8 @@ def make_pack(out_dir, pack=None, weights=True):
     return sum(path.stat().st_size for path in pack.rglob("*") if path.is_file())
 
 
-if __name__ == "__main__":  # python -m gan_lessons.pretrained [--history-only] FOLDER ...
-    history_only = "--history-only" in sys.argv
-    for folder in (arg for arg in sys.argv[1:] if arg != "--history-only"):
-        print(f"{folder}: {make_pack(folder, weights=not history_only) / 1e6:.2f} MB")
+if __name__ == "__main__":  # python -m gan_lessons.pretrained [--history-only] [--critics] FOLDER ...
+    flags = {arg for arg in sys.argv[1:] if arg.startswith("--")}
+    for folder in (arg for arg in sys.argv[1:] if not arg.startswith("--")):
+        size = make_pack(folder, weights="--history-only" not in flags, critics="--critics" in flags)
+        print(f"{folder}: {size / 1e6:.2f} MB")
