@@ -25,9 +25,14 @@ class UserError(ValueError):
     these and exits with 2; anything else is a bug and keeps its traceback."""
 
 
+def switched_on(name):
+    """Whether the environment variable ``name`` is set to ``1``, ``true``, ``yes`` or ``on``."""
+    return os.environ.get(name, "").strip().lower() in ("1", "true", "yes", "on")
+
+
 def quick_mode():
     """True when ``GAN_LESSONS_QUICK`` asks for the short CI run (``1``, ``true``, ``yes``)."""
-    return os.environ.get("GAN_LESSONS_QUICK", "").strip().lower() in ("1", "true", "yes", "on")
+    return switched_on("GAN_LESSONS_QUICK")
 
 
 def _devices(keras):
@@ -87,7 +92,7 @@ def data_parallel():
     distribution replicates the weights on each device and splits every batch across them, with the same
     step functions and ``train_on_batch``. Keras 3.15 implements it for the JAX backend only. Returns the
     devices used (None when the switch is off)."""
-    if os.environ.get("GAN_LESSONS_DATA_PARALLEL", "").strip().lower() not in ("1", "true", "yes", "on"):
+    if not switched_on("GAN_LESSONS_DATA_PARALLEL"):
         return None
     import keras
 

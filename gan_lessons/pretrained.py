@@ -24,15 +24,14 @@ from pathlib import Path
 
 import numpy as np
 
-from . import CHECKPOINT_DIR, REPO_ROOT, UserError
+from . import CHECKPOINT_DIR, REPO_ROOT, UserError, switched_on
 
 PRETRAINED_DIR = Path(os.environ.get("GAN_LESSONS_PRETRAINED_DIR", REPO_ROOT / "pretrained"))
-_ON = ("1", "true", "yes", "on")
 
 
 def pretrained_mode():
     """True when ``GAN_LESSONS_PRETRAINED`` asks for the shipped weights (``1``, ``true``, ``yes``)."""
-    return os.environ.get("GAN_LESSONS_PRETRAINED", "").strip().lower() in _ON
+    return switched_on("GAN_LESSONS_PRETRAINED")
 
 
 def use_pretrained(on=None):
@@ -43,13 +42,18 @@ def use_pretrained(on=None):
     return pretrained_mode()
 
 
+def _mirror(out_dir):
+    """Where the pack of ``out_dir`` lives: its path under the checkpoint folder, under ``pretrained/``
+    (a ValueError for a folder outside the checkpoint folder)."""
+    return PRETRAINED_DIR / Path(out_dir).resolve().relative_to(CHECKPOINT_DIR.resolve())
+
+
 def pack_for(out_dir):
     """The shipped pack that mirrors ``out_dir`` (a folder under the checkpoint folder), or None."""
     try:
-        relative = Path(out_dir).resolve().relative_to(CHECKPOINT_DIR.resolve())
+        pack = _mirror(out_dir)
     except ValueError:
         return None
-    pack = PRETRAINED_DIR / relative
     return pack if (pack / "experiment.json").exists() else None
 
 
@@ -85,9 +89,9 @@ def _half_weights(source, target):
     """Copy a Keras ``.weights.h5`` without its optimizer state, float32 arrays stored as float16 unless the
     file is small: lesson 04 scores 2-D points against a 3-sigma border, and float16's rounding moved a few of
     its 2,500 points across it (24 instead of 25 modes in one run); in float32 every score is the run's."""
-    half = Path(source).stat().st_size >= SMALL
     import h5py
 
+    half = Path(source).stat().st_size >= SMALL
     with h5py.File(source, "r") as old, h5py.File(target, "w") as new:
         new.attrs.update(old.attrs)
 
@@ -123,7 +127,7 @@ def make_pack(out_dir, pack=None, weights=True, critics=False):
     notebook only plots (its generators then keep the weights they had before ``train()``); ``critics=True``
     ships the discriminator or critic too, for a notebook that looks at it (lesson 07's clipped weights)."""
     out_dir = Path(out_dir)
-    pack = Path(pack) if pack is not None else PRETRAINED_DIR / out_dir.resolve().relative_to(CHECKPOINT_DIR.resolve())
+    pack = Path(pack) if pack is not None else _mirror(out_dir)
     description = json.loads((out_dir / "experiment.json").read_text())
     if description.get("quick"):
         raise UserError(f"{out_dir} is a quick-mode run: the course ships full-mode runs only")
@@ -132,14 +136,14 @@ def make_pack(out_dir, pack=None, weights=True, critics=False):
         raise UserError(f"{out_dir} holds no finished run to pack")
     if pack.exists():
         shutil.rmtree(pack)
+    extra = ("discriminator", "critic") if critics else ()
     for run in runs:
         meta = json.loads((run / "checkpoint.json").read_text())
         if meta["step"] < meta["steps"]:
             raise UserError(f"{run} stopped at step {meta['step']} of {meta['steps']}: finish it first")
         target = pack / run.relative_to(out_dir)
         target.mkdir(parents=True, exist_ok=True)
-        shipped = ("generator", "discriminator", "critic") if critics else ("generator",)
-        names = [name for name in meta["models"] if name.startswith(shipped) and name != "critic_model"] if weights else []
+        names = [name for name in meta["models"] if name.startswith("generator") or name in extra] if weights else []
         for name in names:
             _half_weights(run / f"{name}.weights.h5", target / f"{name}.weights.h5")
         _small_history(run / "history.npz", target / "history.npz")

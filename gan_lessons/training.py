@@ -174,11 +174,6 @@ def load_checkpoint(out_dir, models):
     meta = read_checkpoint(out_dir)
     if meta is None:
         raise CheckpointError(f"no checkpoint in {out_dir} (checkpoint.json is missing)")
-    if sorted(models) != meta["models"] and not meta.get("pretrained"):
-        raise CheckpointError(
-            f"the checkpoint in {out_dir} holds models {meta['models']}, not {sorted(models)}; "
-            "use another --out folder or delete this one"
-        )
     if meta.get("pretrained"):  # presentation mode: shipped generators only (gan_lessons.pretrained)
         from .pretrained import load_generators
 
@@ -188,6 +183,11 @@ def load_checkpoint(out_dir, models):
             raise CheckpointError(f"the pretrained weights in {out_dir} do not fit these models ({err}); "
                                   "delete the folder and train, or turn presentation mode off") from err
         return History.load(out_dir / "history.npz")
+    if sorted(models) != meta["models"]:
+        raise CheckpointError(
+            f"the checkpoint in {out_dir} holds models {meta['models']}, not {sorted(models)}; "
+            "use another --out folder or delete this one"
+        )
     try:
         for name, targets in meta["optimizer_targets"].items():
             if not models[name].optimizer.built:

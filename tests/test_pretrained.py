@@ -24,8 +24,8 @@ def folders(tmp_path, monkeypatch):
     return tmp_path / "checkpoints", tmp_path / "pretrained"
 
 
-def trained_pack(checkpoints, packs, **settings):
-    run = ImageGAN("mlp_gan", quick=False, out_dir=checkpoints / "mlp_gan", **{**TINY, **settings})
+def trained_pack(checkpoints):
+    run = ImageGAN("mlp_gan", quick=False, out_dir=checkpoints / "mlp_gan", **TINY)
     run.train(progress=False)
     pretrained.make_pack(run.out_dir)
     return run
@@ -33,7 +33,7 @@ def trained_pack(checkpoints, packs, **settings):
 
 def test_a_pack_loads_the_runs_generator_and_history_into_an_empty_folder(folders, tmp_path, monkeypatch):
     checkpoints, packs = folders
-    original = trained_pack(checkpoints, packs)
+    original = trained_pack(checkpoints)
     assert sorted(p.name for p in (packs / "mlp_gan").iterdir()) == [
         "checkpoint.json", "experiment.json", "generator.weights.h5", "history.npz"]  # no D, no optimizer
     monkeypatch.setattr(pretrained, "CHECKPOINT_DIR", tmp_path / "class")  # another machine, nothing trained
@@ -51,7 +51,7 @@ def test_a_pack_loads_the_runs_generator_and_history_into_an_empty_folder(folder
 
 def test_other_settings_or_the_mode_off_train_instead(folders, tmp_path, monkeypatch, capsys):
     checkpoints, packs = folders
-    trained_pack(checkpoints, packs)
+    trained_pack(checkpoints)
     monkeypatch.setattr(pretrained, "CHECKPOINT_DIR", tmp_path / "class")
     other = ImageGAN("mlp_gan", quick=False, out_dir=tmp_path / "class" / "mlp_gan", **{**TINY, "steps": 6})
     assert not other.finished and "otros ajustes" in capsys.readouterr().out

@@ -130,13 +130,16 @@ class Experiment:
                 raise UserError(f"fresh=True deletes only a folder written by this course, and {out} holds no "
                                 "experiment.json: refusing to delete it; pass a new or empty out_dir / --out")
             shutil.rmtree(out)
+        def mine(saved):
+            return _same_experiment(saved, self.describe(), self.spec.config(self.quick))
+
         if not fresh:
             from ..pretrained import install
 
-            install(out, lambda saved: _same_experiment(saved, self.describe(), self.spec.config(self.quick)))
+            install(out, mine)
         if path.exists():
             saved = read_description(out)
-            if not _same_experiment(saved, self.describe(), self.spec.config(self.quick)):
+            if not mine(saved):
                 raise UserError(
                     f"{out} holds a checkpoint of another experiment ({saved.get('lesson')}, quick="
                     f"{saved.get('quick')}, seed={saved.get('seed')}, other settings?): pass another out_dir / "

@@ -43,8 +43,9 @@ def augmentation_experiment(experiment, n_real=100, n_generated=10000, seeds=(0,
     asked = {"n_real": n_real, "n_generated": n_generated, "seeds": list(seeds), "steps": steps,
              "gan_step": meta.get("step")}
     kept = experiment.out_dir / "augmentation.json"
-    if kept.exists() and json.loads(kept.read_text()).get("asked") == asked:
-        return json.loads(kept.read_text())["results"]
+    saved = json.loads(kept.read_text()) if kept.exists() else {}
+    if saved.get("asked") == asked:
+        return saved["results"]
     (x_train, y_train), _ = load_mnist()
     results = {"real": [], "real_plus_generated": []}
     for seed in seeds:
