@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN     = $(VENV)/bin
 STAMP   = $(VENV)/.installed
 
-.PHONY: install lab test unit notebooks notebooks-full install-backends test-backends test-backends-ci gpu-check clean
+.PHONY: install lab test unit notebooks notebooks-full install-backends test-backends test-backends-ci ci gpu-check clean
 
 install: $(STAMP)
 
@@ -48,10 +48,13 @@ $(BACKEND_STAMP): $(STAMP) requirements-backends.txt
 	$(BIN)/python -m pip install --quiet -r requirements-backends.txt
 	touch $(BACKEND_STAMP)
 
+# Each backend keeps its quick-mode runs in its own folder (checkpoints/<backend>): it trains on that backend
+# instead of loading what another backend left, and two backends can run side by side (`make ci`).
 test-backends: install-backends
 	for backend in jax torch; do \
 	  KERAS_BACKEND=$$backend $(BIN)/python -m pytest -q tests || exit 1; \
-	  KERAS_BACKEND=$$backend GAN_LESSONS_QUICK=1 MPLBACKEND=Agg $(BIN)/python -m pytest -q $(NBVAL) $(BACKEND_NOTEBOOKS) || exit 1; \
+	  KERAS_BACKEND=$$backend GAN_LESSONS_CHECKPOINTS=$(CURDIR)/checkpoints/$$backend GAN_LESSONS_QUICK=1 MPLBACKEND=Agg \
+	    $(BIN)/python -m pytest -q $(NBVAL) $(BACKEND_NOTEBOOKS) || exit 1; \
 	done
 
 # What CI runs of it (time): on each of JAX and torch, the Keras canary (D moves in its own step, not in
@@ -63,12 +66,19 @@ BACKEND_CI_TESTS = tests/test_keras_canary.py tests/test_training.py tests/test_
 BACKEND_CI_STEP_TESTS = tests/test_dcgan.py tests/test_mode_collapse.py tests/test_pix2pix.py tests/test_cyclegan.py tests/test_wgan.py
 BACKEND_CI_STEPS = moves or resume or l1_step or spectrally or closed_form
 
-test-backends-ci: install-backends
-	for backend in jax torch; do \
-	  KERAS_BACKEND=$$backend $(BIN)/python -m pytest -q $(BACKEND_CI_TESTS) || exit 1; \
-	  KERAS_BACKEND=$$backend $(BIN)/python -m pytest -q $(BACKEND_CI_STEP_TESTS) -k "$(BACKEND_CI_STEPS)" || exit 1; \
-	  KERAS_BACKEND=$$backend GAN_LESSONS_QUICK=1 MPLBACKEND=Agg $(BIN)/python -m pytest -q $(NBVAL) notebooks/01_gan_mlp.ipynb || exit 1; \
-	done
+test-backends-ci: test-backends-ci-jax test-backends-ci-torch
+
+test-backends-ci-%: install-backends
+	KERAS_BACKEND=$* $(BIN)/python -m pytest -q $(BACKEND_CI_TESTS)
+	KERAS_BACKEND=$* $(BIN)/python -m pytest -q $(BACKEND_CI_STEP_TESTS) -k "$(BACKEND_CI_STEPS)"
+	KERAS_BACKEND=$* GAN_LESSONS_CHECKPOINTS=$(CURDIR)/checkpoints/$* GAN_LESSONS_QUICK=1 MPLBACKEND=Agg \
+	  $(BIN)/python -m pytest -q $(NBVAL) notebooks/01_gan_mlp.ipynb
+
+# What .ci/run runs: `make test` and the backend subset, two jobs at a time on CI's two cores (most of a
+# test's time is single-threaded tracing, so two jobs finish far sooner than one after the other). Each
+# job's output is printed whole when it ends. The longest job (the unit tests) starts first.
+ci: install install-backends
+	$(MAKE) -j2 --output-sync=target unit notebooks test-backends-ci-jax test-backends-ci-torch
 
 # Every lesson in full mode on this machine's GPU, timed, as a Markdown table (see docs/gpu_check.py).
 gpu-check: install
