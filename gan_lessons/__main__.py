@@ -86,6 +86,9 @@ def _classifier(args):
 
 
 def main(argv=None):
+    from . import check_environment
+
+    check_environment(show=False)  # Keras imported without TensorFlow's C++ start-up lines; too old a Keras named
     from .lessons import LESSONS
 
     parser = argparse.ArgumentParser(prog="python -m gan_lessons", description=__doc__)

@@ -7,6 +7,7 @@ import pytest
 from conftest import patch_lesson
 
 from gan_lessons.__main__ import main
+from gan_lessons.notebook_outputs import NOISE
 
 
 @pytest.fixture
@@ -50,6 +51,8 @@ def test_sample_from_an_empty_folder_is_a_clear_error_not_a_traceback(tmp_path):
     assert result.returncode == 2
     assert "holds no trained model" in result.stderr and "python -m gan_lessons train" in result.stderr
     assert "Traceback" not in result.stderr
+    # the message is all it prints: none of TensorFlow's start-up lines (absl, oneDNN, CUDA) before it
+    assert not [line for line in result.stderr.splitlines() if NOISE.search(line)], result.stderr
 
 
 def test_unknown_lesson_is_refused():
