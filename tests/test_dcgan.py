@@ -157,3 +157,22 @@ def test_spectrally_normalised_d_learns_and_g_step_only_rescales_its_kernels(tmp
         for before, after in zip(d1, [np.array(w) for w in D.trainable_weights]):  # ...D is only rescaled
             scale = float((before * after).sum() / (after * after).sum()) if after.any() else 1.0
             np.testing.assert_allclose(before, scale * after, rtol=1e-4, atol=1e-6)
+
+
+def test_batchnorm_in_d_learns_batch_statistics_in_its_step_and_is_frozen_in_gs(tmp_path):
+    # Lesson 02's exercise 3: D's BatchNorm follows the batch in D's own step; inside the composite it is frozen,
+    # runs in inference mode and its moving statistics stay where D's step left them.
+    exp = tiny_dcgan_experiment(tmp_path, d_batchnorm=True)
+    D, gan = exp.models["discriminator"], exp.models["gan"]
+    (bn,) = [l for l in D.layers if type(l).__name__ == "BatchNormalization"]
+    assert D.layers.index(bn) > [type(l).__name__ for l in D.layers].index("Conv2D") + 1  # not on D's first layer
+    stats = lambda: [np.array(keras.ops.convert_to_numpy(w)) for w in (bn.moving_mean, bn.moving_variance)]  # noqa: E731
+    rng = np.random.default_rng(0)
+    before = stats()
+    D.trainable = True
+    D.train_on_batch(exp.data[:16], np.ones((16, 1), "float32"))
+    after_d = stats()
+    assert changed(before, after_d)
+    D.trainable = False
+    gan.train_on_batch(rng.standard_normal((16, 8)).astype("float32"), np.ones((16, 1), "float32"))
+    assert not changed(after_d, stats())

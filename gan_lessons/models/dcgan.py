@@ -46,9 +46,12 @@ def dcgan_generator(latent_dim=100, image_shape=(28, 28, 1), channels=(128, 64),
 
 
 def dcgan_discriminator(image_shape=(28, 28, 1), channels=(64, 128), kernel_size=4, dropout=0.3,
-                        spectral_norm=False, logits=False, name="discriminator"):
+                        spectral_norm=False, logits=False, batchnorm=False, name="discriminator"):
     """image -> [Conv stride 2 + LeakyReLU + Dropout] x2 -> Dense -> P(real), or the score before the
     sigmoid with ``logits=True`` (hinge and least-squares losses).
+
+    ``batchnorm`` puts a BatchNormalization between every convolution but the first and its LeakyReLU, as
+    Radford et al. do (lesson 02's exercise: frozen inside the composite, it runs in inference mode there).
 
     ``spectral_norm`` wraps every layer with weights in ``keras.layers.SpectralNormalization``
     (Miyato et al. 2018): each call in training mode divides the kernel by an estimate of its largest
@@ -64,8 +67,10 @@ def dcgan_discriminator(image_shape=(28, 28, 1), channels=(64, 128), kernel_size
     norm = layers.SpectralNormalization if spectral_norm else (lambda layer: layer)
     x = keras.Input(shape=image_shape, name="image")
     h = x
-    for c in channels:
+    for i, c in enumerate(channels):
         h = norm(layers.Conv2D(c, kernel_size, strides=2, padding="same"))(h)
+        if batchnorm and i:
+            h = layers.BatchNormalization()(h)
         h = layers.LeakyReLU(0.2)(h)
         if dropout:
             h = layers.Dropout(dropout)(h)
