@@ -37,10 +37,18 @@ def test_discriminator_uses_strided_convolutions_and_no_pooling_or_batchnorm():
     ({"image_shape": (30, 30, 1)}, "multiples of 4"),
     ({"channels": (64,)}, "channels must have 2 entries"),
     ({"kernel_size": 0}, "kernel_size"),
+    ({"activation": "tanh"}, "activation must be one of leaky_relu, relu"),
 ])
 def test_generator_rejects_bad_settings(kwargs, message):
     with pytest.raises(ValueError, match=message):
         dcgan_generator(**kwargs)
+
+
+def test_generator_with_radfords_relu_swaps_every_leaky_relu_and_nothing_else():
+    kinds = [type(l).__name__ for l in dcgan_generator(16, channels=(16, 8), extra_convs=1, activation="relu").layers]
+    leaky = [type(l).__name__ for l in dcgan_generator(16, channels=(16, 8), extra_convs=1).layers]
+    assert kinds.count("ReLU") == leaky.count("LeakyReLU") == 4 and "LeakyReLU" not in kinds
+    assert [k for k in kinds if k != "ReLU"] == [k for k in leaky if k != "LeakyReLU"]
 
 
 def test_colour_images_of_other_sizes():

@@ -46,6 +46,7 @@ PLAIN = {
     "loss": "bce",  # or "hinge", "lsgan" (models.GAN_LOSSES)
     "spectral_norm": False,  # D's layers spectrally normalised (Miyato et al. 2018)
     "d_batchnorm": False,  # BatchNorm in D after its second convolution (the lesson's exercise 3)
+    "g_activation": "leaky_relu",  # or "relu", Radford et al.'s G (the lesson's exercise 5)
 }
 
 
@@ -58,7 +59,8 @@ def build_dcgan(config, labels=None, n_classes=0, label_probs=None):
     d_kwargs = dict(channels=c["d_channels"], kernel_size=c["kernel_size"], dropout=c["dropout"])
     d_loss, g_loss, sigmoid = gan_loss(c.get("loss", "bce"))
     if labels is None:
-        generator = functools.partial(dcgan_generator, c["latent_dim"], **g_kwargs)
+        generator = functools.partial(dcgan_generator, c["latent_dim"], activation=c.get("g_activation", "leaky_relu"),
+                                      **g_kwargs)
         D = dcgan_discriminator(spectral_norm=c.get("spectral_norm", False), logits=not sigmoid,
                                 batchnorm=c.get("d_batchnorm", False), **d_kwargs)
         step = functools.partial(gan_step, real_label=c["real_label"])
