@@ -59,10 +59,10 @@ def build_dcgan(config, labels=None, n_classes=0, label_probs=None):
     d_kwargs = dict(channels=c["d_channels"], kernel_size=c["kernel_size"], dropout=c["dropout"])
     d_loss, g_loss, sigmoid = gan_loss(c.get("loss", "bce"))
     if labels is None:
-        generator = functools.partial(dcgan_generator, c["latent_dim"], activation=c.get("g_activation", "leaky_relu"),
+        generator = functools.partial(dcgan_generator, c["latent_dim"], activation=c["g_activation"],
                                       **g_kwargs)
-        D = dcgan_discriminator(spectral_norm=c.get("spectral_norm", False), logits=not sigmoid,
-                                batchnorm=c.get("d_batchnorm", False), **d_kwargs)
+        D = dcgan_discriminator(spectral_norm=c["spectral_norm"], logits=not sigmoid,
+                                batchnorm=c["d_batchnorm"], **d_kwargs)
         step = functools.partial(gan_step, real_label=c["real_label"])
         data = scale_images(x_train)
     else:

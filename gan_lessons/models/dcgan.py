@@ -44,9 +44,8 @@ def dcgan_generator(latent_dim=100, image_shape=(28, 28, 1), channels=(128, 64),
         raise UserError(f"activation must be one of {', '.join(ACTIVATIONS)}, got {activation!r}")
     block = functools.partial(_conv_block, activation=activation)
     z = keras.Input(shape=(latent_dim,), name="z")
-    h = layers.Dense((height // 4) * (width // 4) * channels[0], use_bias=False)(z)
-    h = layers.Reshape((height // 4, width // 4, channels[0]))(h)
-    h = ACTIVATIONS[activation]()(layers.BatchNormalization()(h))
+    h = block(layers.Dense((height // 4) * (width // 4) * channels[0], use_bias=False)(z),
+              layers.Reshape((height // 4, width // 4, channels[0])))
     for _ in range(extra_convs):
         h = block(h, layers.Conv2D(channels[0], 3, padding="same", use_bias=False))
     h = block(h, layers.Conv2DTranspose(channels[1], kernel_size, strides=2, padding="same", use_bias=False))
