@@ -90,7 +90,8 @@ def test_dcgan_lesson_step_trains_d_then_g_and_only_averages_the_ema_copy(tmp_pa
         np.testing.assert_allclose(e_new, decay * e_old + (1 - decay) * g_new, rtol=1e-5, atol=1e-6)
 
 
-@pytest.mark.parametrize("lesson, kwargs", [("dcgan", {}), ("dcgan", {"loss": "hinge", "spectral_norm": True}),
+@pytest.mark.parametrize("lesson, kwargs", [("dcgan", {"lr_decay": True}),
+                                            ("dcgan", {"loss": "hinge", "spectral_norm": True, "lr_decay": True}),
                                             ("dcgan_selfcond", {"clusters": 5})])
 def test_interrupted_dcgan_run_resumes_exactly_with_lr_schedule_and_ema(tmp_path, lesson, kwargs):
     straight = tiny_dcgan_experiment(tmp_path / "a", lesson, **kwargs)

@@ -108,7 +108,8 @@ def test_a_run_class_refuses_a_lesson_it_does_not_run(tmp_path):
 
 def test_a_decayed_learning_rate_reaches_zero_at_the_last_step(tmp_path):
     run = ImageGAN("dcgan", quick=True, out_dir=tmp_path, g_channels=[8, 4], d_channels=[4, 8],
-                   latent_dim=8, batch_size=16, steps=5, snapshot_every=5, checkpoint_every=5)
+                   latent_dim=8, batch_size=16, steps=5, snapshot_every=5, checkpoint_every=5,
+                   lr_decay=True)
     for key in ("gan", "discriminator"):
         assert float(run.models[key].optimizer.learning_rate) == pytest.approx(5e-4)
     run.train(progress=False)
