@@ -155,3 +155,25 @@ def test_cli_sample_writes_labels_cycling_through_the_digits(tmp_path, monkeypat
     saved = np.load(tmp_path / "s.npz")
     assert saved["images"].shape == (23, 28, 28, 1)
     np.testing.assert_array_equal(saved["labels"], np.arange(23) % 10)
+
+
+def _dense_heads(model):
+    for layer in model.layers:
+        if isinstance(layer, keras.Model):
+            yield from _dense_heads(layer)
+        elif isinstance(layer, keras.layers.Dense) and layer.units == 1:
+            yield layer
+
+
+@pytest.mark.parametrize("d_label_code", [None, "projection"])
+@pytest.mark.parametrize("loss", ["bce", "lsgan"])
+def test_a_least_squares_cgan_scores_without_a_sigmoid(tmp_path, loss, d_label_code):
+    run = ImageGAN("cgan", quick=True, out_dir=tmp_path, g_channels=[8, 4], d_channels=[4, 8], latent_dim=8,
+                   loss=loss, d_label_code=d_label_code)
+    D = run.models["discriminator"]
+    for head in _dense_heads(D):  # a large bias: a sigmoid squeezes it below 1, a raw score keeps it
+        kernel, bias = head.get_weights()
+        head.set_weights([kernel, bias + 10.0])
+    images = np.random.default_rng(0).uniform(-1, 1, (10, 28, 28, 1)).astype("float32")
+    scores = keras.ops.convert_to_numpy(D([images, np.arange(10, dtype="int32")], training=False))
+    assert (scores > 1).all() if loss == "lsgan" else ((scores > 0) & (scores < 1)).all()

@@ -184,7 +184,7 @@ def test_self_conditioned_lesson_keeps_the_old_dcgan_default():
 def test_lesson_03_keeps_its_settings():
     cgan = LESSONS["cgan"].settings
     assert "clusters" not in cgan and cgan["label_code"] == "onehot" and cgan["wrong_label_fraction"] == 0.5
-    assert cgan["steps"] == 12000 and cgan["batch_size"] == 64 and LESSONS["cgan"].quick["steps"] == 300
+    assert cgan["steps"] == 6000 and cgan["batch_size"] == 64 and LESSONS["cgan"].quick["steps"] == 300
     with pytest.raises(ValueError, match="unknown setting"):
         ImageGAN("cgan", quick=True, clusters=3)
 

@@ -74,7 +74,7 @@ def build_dcgan(config, labels=None, n_classes=0, label_probs=None):
         generator = functools.partial(cgan_generator, c["latent_dim"], n_classes=n_classes, label_code=c["label_code"],
                                       label_dim=c["g_label_dim"], **g_kwargs)
         D = cgan_discriminator(n_classes=n_classes, label_code=c.get("d_label_code") or c["label_code"],
-                               label_dim=c["d_label_dim"], **d_kwargs)
+                               label_dim=c["d_label_dim"], logits=not sigmoid, **d_kwargs)
         step = functools.partial(cgan_step, real_label=c["real_label"], n_classes=n_classes, label_probs=label_probs,
                                  wrong_label_fraction=c["wrong_label_fraction"])
         data = (scale_images(x_train), labels)

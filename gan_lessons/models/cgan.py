@@ -98,7 +98,7 @@ def cgan_discriminator(n_classes=10, label_code="embedding", label_dim=1, image_
     """[image, label] -> P(real image *of this label*): a DCGAN discriminator that reads the image
     with the label's code as extra channels.
 
-    ``dcgan_kwargs`` (channels, kernel_size, dropout) go to :func:`dcgan_discriminator`.
+    ``dcgan_kwargs`` (channels, kernel_size, dropout, logits) go to :func:`dcgan_discriminator`.
     """
     height, width, depth = check_positive_ints("image_shape", image_shape, length=3)
     if label_code == "projection":
@@ -114,9 +114,10 @@ def cgan_discriminator(n_classes=10, label_code="embedding", label_dim=1, image_
     return keras.Model([x, y], base(layers.Concatenate()([x, planes])), name=name)
 
 
-def _projection_discriminator(n_classes, image_shape, name, **dcgan_kwargs):
-    """[image, label] -> sigmoid(w·φ(x) + b + e(label)·φ(x)), φ = the DCGAN discriminator's flattened
-    features (Miyato & Koyama 2018). The label vectors e start at 0: at first it is lesson 02's D."""
+def _projection_discriminator(n_classes, image_shape, name, logits=False, **dcgan_kwargs):
+    """[image, label] -> sigmoid(w·φ(x) + b + e(label)·φ(x)) (without the sigmoid if ``logits``), φ = the
+    DCGAN discriminator's flattened features (Miyato & Koyama 2018). The label vectors e start at 0: at first
+    it is lesson 02's D."""
     (n_classes,) = check_positive_ints("n_classes", n_classes, length=1)
     base = dcgan_discriminator(image_shape, name="dcgan_discriminator", **dcgan_kwargs)
     features = keras.Model(base.inputs, base.layers[-2].output, name="dcgan_features")  # up to Flatten
@@ -126,4 +127,4 @@ def _projection_discriminator(n_classes, image_shape, name, **dcgan_kwargs):
     label_vector = layers.Flatten()(layers.Embedding(n_classes, h.shape[-1], embeddings_initializer="zeros",
                                                      name="d_label_projection")(y))
     logit = layers.Add()([layers.Dense(1)(h), layers.Dot(axes=1)([label_vector, h])])
-    return keras.Model([x, y], layers.Activation("sigmoid")(logit), name=name)
+    return keras.Model([x, y], logit if logits else layers.Activation("sigmoid")(logit), name=name)
