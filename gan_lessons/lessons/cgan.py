@@ -13,7 +13,7 @@ from .runs import DigitLabels, ImageGAN
 
 # Lesson 02's first recipe (cross-entropy, a rate decaying to 0) in half its steps: the labels make the
 # task easier; with lesson 02's constant rate FID-style falls more slowly (docs/results.md, session 13).
-SETTINGS = {**DCGAN, **LABEL_CODE, "loss": "bce", "steps": 6000}  # loss: or "lsgan" (models.GAN_LOSSES)
+SETTINGS = {**DCGAN, **LABEL_CODE, "steps": 6000}
 
 
 def build(config):

@@ -28,6 +28,7 @@ DCGAN = {
     "steps": 12000,
     "snapshot_every": 500,
     "checkpoint_every": 2000,
+    "loss": "bce",  # or "lsgan", "hinge" (models.GAN_LOSSES)
 }
 DCGAN_QUICK = {"steps": 300, "snapshot_every": 50, "checkpoint_every": 150}
 
@@ -44,7 +45,7 @@ LABEL_CODE = {
 # constant learning rate reach in 6,000 steps what cross-entropy with a decaying rate reached in 12,000.
 PLAIN = {
     **DCGAN,
-    "loss": "lsgan",  # or "bce", "hinge" (models.GAN_LOSSES)
+    "loss": "lsgan",
     "lr_decay": False,
     "steps": 6000,
     "snapshot_every": 250,
@@ -62,7 +63,7 @@ def build_dcgan(config, labels=None, n_classes=0, label_probs=None):
     (x_train, _), _ = load_mnist()
     g_kwargs = dict(channels=c["g_channels"], kernel_size=c["kernel_size"], extra_convs=c["g_extra_convs"])
     d_kwargs = dict(channels=c["d_channels"], kernel_size=c["kernel_size"], dropout=c["dropout"])
-    d_loss, g_loss, sigmoid = gan_loss(c.get("loss", "bce"))
+    d_loss, g_loss, sigmoid = gan_loss(c["loss"])
     if labels is None:
         generator = functools.partial(dcgan_generator, c["latent_dim"], activation=c["g_activation"],
                                       **g_kwargs)
