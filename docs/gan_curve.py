@@ -1,14 +1,16 @@
-"""Quality along one run of lesson 02 or 03: FID-style and IS of the EMA copy and of G as is (and, for the
-conditional GAN, how often the classifier reads the digit asked for), 10,000 samples each, every 1,000 steps.
-The run is trained 1,000 steps at a time; resuming is exact, so it is one uninterrupted run. Needs a constant
-learning rate: with a decaying one the run's length changes the schedule.
+"""Quality along one run of lesson 01, 02 or 03: FID-style and IS of the EMA copy and of G as is (lesson 01
+has no EMA copy: G only; for the conditional GAN, also how often the classifier reads the digit asked for),
+10,000 samples each, every EVERY steps (default 1,000). The run is trained EVERY steps at a time; resuming
+is exact, so it is one uninterrupted run. Needs a constant learning rate: with a decaying one the run's
+length changes the schedule.
 
-    .venv/bin/python docs/gan_curve.py LESSON OUT LAST_STEP [setting=json ...]
+    .venv/bin/python docs/gan_curve.py LESSON OUT LAST_STEP [--every EVERY] [setting=json ...]
     .venv/bin/python docs/gan_curve.py dcgan checkpoints/dcgan-curve 10000            # lesson 02's settings
     .venv/bin/python docs/gan_curve.py dcgan checkpoints/dcgan-curve-bce 6000 loss='"bce"'
     .venv/bin/python docs/gan_curve.py cgan checkpoints/cgan-curve 6000 lr_decay=false
+    .venv/bin/python docs/gan_curve.py mlp_gan checkpoints/mlp_gan-curve 20000 --every 2000
 
-Prints one JSON line per 1,000 steps (``wall``: seconds of training so far).
+Prints one JSON line per block (``wall``: seconds of training so far).
 """
 
 import json
@@ -18,20 +20,27 @@ from gan_lessons import UserError
 from gan_lessons.lessons import ImageGAN
 from gan_lessons.training import fit
 
-lesson, out, last = sys.argv[1], sys.argv[2], int(sys.argv[3])
-overrides = {k: json.loads(v) for k, v in (arg.split("=", 1) for arg in sys.argv[4:])}
+lesson, out, last, args = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4:]
+every = 1000
+if args[:1] == ["--every"]:
+    every, args = int(args[1]), args[2:]
+overrides = {k: json.loads(v) for k, v in (arg.split("=", 1) for arg in args)}
 run = ImageGAN(lesson, quick=False, seed=0, out_dir=out, steps=last, **overrides)
-if run.config["lr_decay"]:
+if run.config.get("lr_decay"):
     raise UserError("a decaying learning rate depends on the run's length: add lr_decay=false")
 run.write_description()
 c = run.config
-for k in range(1000, last + 1, 1000):
+has_ema = "generator_ema" in run.models
+for k in range(every, last + 1, every):
     history = fit(run.step, run.models, run.data, steps=k, batch_size=c["batch_size"], seed=0, out_dir=out,
-                  checkpoint_every=1000, progress=False)
-    ema, raw = run.evaluate(10000), run.evaluate(10000, generator=run.models["generator"])
+                  checkpoint_every=every, progress=False)
+    ema = run.evaluate(10000)  # the EMA copy where there is one, else G
     row = {"step": k, "wall": round(history.wall_time, 1), "fid": round(ema["fid"], 2),
            "is": round(ema["inception_score"], 2), "least": ema["min_class_fraction"],
-           "fid_raw": round(raw["fid"], 2), "is_raw": round(raw["inception_score"], 2)}
+           "most": max(ema["class_fractions"])}
+    if has_ema:
+        raw = run.evaluate(10000, generator=run.models["generator"])
+        row["fid_raw"], row["is_raw"] = round(raw["fid"], 2), round(raw["inception_score"], 2)
     if "label_agreement" in ema:
         row["agreement"], row["agreement_raw"] = ema["label_agreement"], raw["label_agreement"]
     print(json.dumps(row), flush=True)
