@@ -171,14 +171,15 @@ def test_plain_dcgan_is_lesson_02_and_self_conditioning_needs_clusters(tmp_path)
         tiny_self_conditioned(tmp_path / "y", clusters=0)
 
 
-def test_self_conditioned_lesson_keeps_the_old_dcgan_default():
+def test_self_conditioned_lesson_trains_lesson_02s_networks_with_its_recipe():
     selfcond, dcgan = LESSONS["dcgan_selfcond"], LESSONS["dcgan"]
     assert selfcond.settings["clusters"] == 50 and selfcond.settings["d_label_code"] == "projection"
-    assert selfcond.settings["steps"] == 10000 and selfcond.quick == dcgan.quick
-    shared = ("g_channels", "d_channels", "g_extra_convs", "kernel_size", "batch_size", "ema_decay", "beta_1")
-    assert {k: selfcond.settings[k] for k in shared} == {
-        "g_channels": [64, 32], "d_channels": [32, 64], "g_extra_convs": 1, "kernel_size": 4, "batch_size": 64,
-        "ema_decay": 0.999, "beta_1": 0.5}
+    assert selfcond.quick == dcgan.quick
+    shared = ("g_channels", "d_channels", "g_extra_convs", "kernel_size", "batch_size", "ema_decay", "beta_1",
+              "g_learning_rate", "d_learning_rate", "loss", "lr_decay", "steps", "snapshot_every")
+    assert {k: selfcond.settings[k] for k in shared} == {k: dcgan.settings[k] for k in shared}
+    assert {k: selfcond.settings[k] for k in ("g_channels", "d_channels", "loss", "lr_decay", "steps")} == {
+        "g_channels": [64, 32], "d_channels": [32, 64], "loss": "lsgan", "lr_decay": False, "steps": 6000}
 
 
 def test_lesson_03_keeps_its_settings():

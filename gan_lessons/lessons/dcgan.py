@@ -41,15 +41,14 @@ LABEL_CODE = {
     "wrong_label_fraction": 0.5,  # real digits shown to D with a wrong label, as fakes
 }
 
-# Lesson 02: the DCGAN alone, with the levers its table measures (docs/results.md). Least squares and a
-# constant learning rate reach in 6,000 steps what cross-entropy with a decaying rate reached in 12,000.
+# The recipe of lessons 02 and 04's self-conditioned DCGAN (docs/results.md): least squares and a constant
+# learning rate reach in 6,000 steps what cross-entropy with a decaying rate reached in 12,000.
+RECIPE = {"loss": "lsgan", "lr_decay": False, "steps": 6000, "snapshot_every": 250, "checkpoint_every": 1000}
+
+# Lesson 02: the DCGAN alone, with the levers its table measures.
 PLAIN = {
     **DCGAN,
-    "loss": "lsgan",
-    "lr_decay": False,
-    "steps": 6000,
-    "snapshot_every": 250,
-    "checkpoint_every": 1000,
+    **RECIPE,
     "spectral_norm": False,  # D's layers spectrally normalised (Miyato et al. 2018)
     "d_batchnorm": False,  # BatchNorm in D after its second convolution (the lesson's exercise 3)
     "g_activation": "leaky_relu",  # or "relu", Radford et al.'s G (the lesson's exercise 5)

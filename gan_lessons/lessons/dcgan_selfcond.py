@@ -8,15 +8,16 @@ import numpy as np
 from .. import UserError
 from ..clusters import mnist_clusters
 from .base import Built, Lesson
-from .dcgan import DCGAN, DCGAN_QUICK, LABEL_CODE, build_dcgan
+from .dcgan import DCGAN, DCGAN_QUICK, LABEL_CODE, RECIPE, build_dcgan
 from .runs import ClusterLabels, ImageGAN
 
+# Lesson 02's networks and recipe; only the cluster ids are new, so lesson 04 compares like with like.
 SETTINGS = {
     **DCGAN,
+    **RECIPE,
     **LABEL_CODE,
     "clusters": 50,  # k of k-means on the 50 principal components of the 60,000 training digits
     "d_label_code": "projection",  # D: projection discriminator, no label planes (or "onehot": k planes)
-    "steps": 10000,
 }
 
 
