@@ -38,9 +38,11 @@ for k in range(every, last + 1, every):
     row = {"step": k, "wall": round(history.wall_time, 1), "fid": round(ema["fid"], 2),
            "is": round(ema["inception_score"], 2), "least": ema["min_class_fraction"],
            "most": max(ema["class_fractions"])}
+    if "label_agreement" in ema:
+        row["agreement"] = ema["label_agreement"]
     if has_ema:
         raw = run.evaluate(10000, generator=run.models["generator"])
         row["fid_raw"], row["is_raw"] = round(raw["fid"], 2), round(raw["inception_score"], 2)
-    if "label_agreement" in ema:
-        row["agreement"], row["agreement_raw"] = ema["label_agreement"], raw["label_agreement"]
+        if "label_agreement" in raw:
+            row["agreement_raw"] = raw["label_agreement"]
     print(json.dumps(row), flush=True)
