@@ -225,16 +225,19 @@ def sn_hinge_step(models, batch, rng, n_critic=1):
     return wgan_step(models, batch, rng, n_critic=n_critic, real_target=1.0)
 
 
-def with_ema(step, ema_decay=0.999):
-    """``step``, then fold G's new weights into ``models["generator_ema"]``, the copy used for sampling.
+def with_ema(step, ema_decay=0.999, generators=("generator",)):
+    """``step``, then fold each generator's new weights into its copy ``<name>_ema`` (``models["generator_ema"]``
+    by default), the copy used for sampling or translating.
 
     The average starts short and grows to ``ema_decay`` (decay_t = min(ema_decay, (1 + t) / (10 + t)),
-    t = G's optimizer step), so early samples are not dragged back towards the random start.
+    t = G's optimizer step: the composite's, or G's own where G trains alone), so early samples are not
+    dragged back towards the random start.
     """
     def ema_step(models, batch, rng):
         logs = step(models, batch, rng)
-        t = float(keras.ops.convert_to_numpy(models["gan"].optimizer.iterations))
-        update_ema(models["generator_ema"], models["generator"], min(ema_decay, (1 + t) / (10 + t)))
+        t = float(keras.ops.convert_to_numpy(models.get("gan", models["generator"]).optimizer.iterations))
+        for name in generators:
+            update_ema(models[f"{name}_ema"], models[name], min(ema_decay, (1 + t) / (10 + t)))
         return logs
 
     return ema_step

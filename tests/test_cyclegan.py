@@ -3,7 +3,7 @@
 import keras
 import numpy as np
 import pytest
-from conftest import assert_calls_move, patch_lesson, weights_of
+from conftest import assert_calls_move, changed, patch_lesson, weights_of
 
 from gan_lessons import set_seed
 from gan_lessons.__main__ import main
@@ -167,7 +167,7 @@ def short_cyclegan(monkeypatch):
 def test_lesson_trains_without_pairs_and_scores_both_directions_on_the_test_pairs(tmp_path, short_cyclegan):
     experiment = CycleGAN("cyclegan", quick=True, out_dir=tmp_path / "run")
     assert set(experiment.models) == {"generator", "generator_ba", "discriminator_a", "discriminator_b",
-                                      "pool_a", "pool_b", "gan"}
+                                      "pool_a", "pool_b", "gan", "generator_ema", "generator_ba_ema"}
     history = experiment.train(progress=False)
     assert history.step == 6 and history.snapshot_steps == [0, 3, 6]
     scores = experiment.evaluate()
@@ -184,6 +184,22 @@ def test_lesson_trains_without_pairs_and_scores_both_directions_on_the_test_pair
     reloaded = load_experiment(tmp_path / "run")
     assert isinstance(reloaded, CycleGAN)
     np.testing.assert_allclose(reloaded.translate(there, "b2a"), back, atol=1e-6)
+
+
+def test_with_averages_both_generators_translate_from_their_moving_average(tmp_path, short_cyclegan):
+    plain = CycleGAN("cyclegan", quick=True, out_dir=tmp_path / "plain", ema_decay=0.0)
+    averaged = CycleGAN("cyclegan", quick=True, out_dir=tmp_path / "ema", ema_decay=0.5)
+    assert set(averaged.models) == set(plain.models) | {"generator_ema", "generator_ba_ema"}
+    plain.train(progress=False)
+    averaged.train(progress=False)
+    line = load_lineart("test")["line"][:4] / 255.0
+    for direction, name in (("a2b", "generator"), ("b2a", "generator_ba")):
+        for a, b in zip(weights_of(plain.models[name]), weights_of(averaged.models[name])):
+            np.testing.assert_array_equal(a, b)  # the averages never feed back
+        copy = averaged.models[f"{name}_ema"]
+        assert changed(weights_of(averaged.models[name]), weights_of(copy))
+        np.testing.assert_allclose(averaged.translate(line, direction),
+                                   (copy.predict_on_batch(scale_images(line)) + 1) / 2, atol=1e-6)
 
 
 @pytest.mark.xfail(keras.backend.backend() == "torch", strict=True,
@@ -207,7 +223,8 @@ def test_an_interrupted_run_resumes_exactly_with_its_image_pools(tmp_path, short
     resumed = CycleGAN("cyclegan", quick=True, out_dir=tmp_path / "b")
     h_resumed = resumed.train(progress=False)
     assert h_resumed.logs == h_straight.logs
-    for name in ("pool_a", "pool_b", "generator", "generator_ba", "discriminator_a", "discriminator_b"):
+    for name in ("pool_a", "pool_b", "generator", "generator_ba", "discriminator_a", "discriminator_b",
+                 "generator_ema", "generator_ba_ema"):
         for w1, w2 in zip(weights_of(straight.models[name]), weights_of(resumed.models[name])):
             np.testing.assert_array_equal(w1, w2, err_msg=name)
 

@@ -3,7 +3,7 @@
 import keras
 import numpy as np
 import pytest
-from conftest import assert_each_call_moves_the_right_network, patch_lesson
+from conftest import assert_each_call_moves_the_right_network, changed, patch_lesson, weights_of
 
 from gan_lessons import set_seed
 from gan_lessons.__main__ import main
@@ -126,6 +126,25 @@ def test_the_exercises_train_the_same_networks_on_their_own_pairs(tmp_path, shor
         task_pairs("sketch", "train")
     with pytest.raises(ValueError, match="divides the image size 64"):
         pixelate(big, 3)
+
+
+@pytest.mark.parametrize("lesson", ["pix2pix", "pix2pix_l1"])
+def test_a_moving_average_of_g_translates_and_never_feeds_back_into_training(tmp_path, short_pix2pix, lesson):
+    plain = Translation(lesson, quick=True, out_dir=tmp_path / "plain", ema_decay=0.0)
+    averaged = Translation(lesson, quick=True, out_dir=tmp_path / "ema", ema_decay=0.5)
+    assert set(averaged.models) == set(plain.models) | {"generator_ema"}
+    G, E = averaged.models["generator"], averaged.models["generator_ema"]
+    start = weights_of(E)
+    plain.train(progress=False)
+    averaged.train(progress=False)
+    for a, b in zip(weights_of(plain.models["generator"]), weights_of(G)):
+        np.testing.assert_array_equal(a, b)  # G trains exactly as without the copy
+    assert changed(start, weights_of(E)) and changed(weights_of(G), weights_of(E))
+    line = load_lineart("test")["line"][:4] / 255.0
+    out = averaged.translate(line)
+    np.testing.assert_allclose(out, (E.predict_on_batch(scale_images(line)) + 1) / 2, atol=1e-6)
+    assert np.abs(out - plain.translate(line)).max() > 1e-3  # the copy, not G, translates
+    np.testing.assert_allclose(load_experiment(tmp_path / "ema").translate(line), out, atol=1e-6)
 
 
 def test_l1_only_baseline_has_no_discriminator(tmp_path, short_pix2pix):
