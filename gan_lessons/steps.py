@@ -236,8 +236,9 @@ def with_ema(step, ema_decay=0.999, generators=("generator",)):
     def ema_step(models, batch, rng):
         logs = step(models, batch, rng)
         t = float(keras.ops.convert_to_numpy(models.get("gan", models["generator"]).optimizer.iterations))
+        decay = min(ema_decay, (1 + t) / (10 + t))
         for name in generators:
-            update_ema(models[f"{name}_ema"], models[name], min(ema_decay, (1 + t) / (10 + t)))
+            update_ema(models[f"{name}_ema"], models[name], decay)
         return logs
 
     return ema_step
