@@ -6,7 +6,7 @@ from conftest import changed, weights_of
 from gan_lessons import set_seed
 from gan_lessons.models import build_gan
 from gan_lessons.models.dcgan import dcgan_discriminator, dcgan_generator
-from gan_lessons.steps import update_ema
+from gan_lessons.steps import update_ema, with_ema
 
 
 def small_dcgan():
@@ -64,6 +64,40 @@ def test_ema_moves_a_fraction_of_the_way():
     update_ema(E, G, decay=0.75)
     for e, w in zip(E.get_weights(), G.get_weights()):
         np.testing.assert_allclose(e, 0.25 * w, rtol=1e-6, atol=1e-7)
+
+
+def _average_of_a_run(warmup, steps):
+    """The EMA copy of a one-weight "generator" whose weight is set to s at step s (s = 1..steps), from 0."""
+    G = keras.Sequential([keras.Input((1,)), keras.layers.Dense(1, use_bias=False)])
+    G.compile(optimizer="sgd", loss="mse")
+    E = keras.models.clone_model(G)
+    G.set_weights([np.zeros((1, 1))])
+    E.set_weights(G.get_weights())
+
+    def step(models, batch, rng):  # stands in for a training step: moves G and counts G's optimizer step
+        models["generator"].optimizer.iterations.assign_add(1)
+        s = float(keras.ops.convert_to_numpy(models["generator"].optimizer.iterations))
+        models["generator"].set_weights([np.full((1, 1), s)])
+        return {}
+
+    averaged = with_ema(step, ema_decay=0.9999, warmup=warmup)
+    for _ in range(steps):
+        averaged({"generator": G, "generator_ema": E}, None, None)
+    return float(E.get_weights()[0][0, 0])
+
+
+def test_the_warm_up_sets_how_far_back_the_moving_average_reaches():
+    t = 30  # the weight was 0 at the start and s after step s, so a mean weighted by w_s is sum(w_s s) / sum(w_s)
+    # warmup 2: every step weighs the same (the start counts twice): the running mean of 0, 0, 1, ..., t
+    assert _average_of_a_run(2, t) == pytest.approx(sum(range(t + 1)) / (t + 2), rel=1e-5)
+    # warmup 4: step s weighs (s + 2)(s + 3), the start 8 (polynomial-decay averaging)
+    w = {s: (s + 2) * (s + 3) for s in range(1, t + 1)}
+    four = _average_of_a_run(4, t)
+    assert four == pytest.approx(sum(s * ws for s, ws in w.items()) / (8 + sum(w.values())), rel=1e-5)
+    ten = _average_of_a_run(10, t)
+    assert sum(range(t + 1)) / (t + 2) < four < ten < t  # a longer warm-up keeps more recent weights
+    with pytest.raises(ValueError, match="warm-up must be a number >= 2"):
+        with_ema(lambda *a: {}, warmup=1)
 
 
 def tiny_dcgan_experiment(out_dir, lesson="dcgan", **overrides):

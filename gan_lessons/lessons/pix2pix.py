@@ -44,6 +44,7 @@ SETTINGS = {
     # > 0: translate with a moving average of G's weights (lesson 02's EMA). Off: with the L1 loss and a rate
     # falling to 0, 0.999 changed nothing measurable here (MAE 0.708 -> 0.711 x doing nothing; docs/results.md)
     "ema_decay": 0.0,
+    "ema_warmup": 10,  # how far back the average reaches (steps.with_ema): 10 as lesson 02's
     "learning_rate": 1e-3,  # falls linearly to 0 over the run
     "beta_1": 0.5,
     "lr_decay": True,
@@ -63,7 +64,7 @@ def with_averages(built, config, generators, builder):
     for name in generators:
         built.models[f"{name}_ema"] = copy = builder(f"{name}_ema")
         copy.set_weights(built.models[name].get_weights())
-    built.step = with_ema(built.step, config["ema_decay"], generators)
+    built.step = with_ema(built.step, config["ema_decay"], generators, warmup=config["ema_warmup"])
     return built
 
 
