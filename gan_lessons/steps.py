@@ -237,7 +237,7 @@ def with_ema(step, ema_decay=0.999, generators=("generator",), warmup=10):
     """
     if isinstance(warmup, bool) or not isinstance(warmup, (int, float)) or warmup < 2:
         raise UserError(f"the average's warm-up must be a number >= 2 (2: every step weighs the same; 10: "
-                        f"mostly the last tenth of the run), got {warmup!r}")
+                        f"87 % of the weight on the last fifth of the run), got {warmup!r}")
 
     def ema_step(models, batch, rng):
         logs = step(models, batch, rng)
