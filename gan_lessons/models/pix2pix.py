@@ -8,6 +8,13 @@ instance normalisation and a least-squares loss.
   positions) reaches the output without squeezing through the bottleneck.
 * The PatchGAN judges every overlapping patch of the image instead of the whole image: its output
   is a map of probabilities, one per patch (see :func:`receptive_field` for the patch size).
+
+Both builders create their variables under a name scope of the network's own ``name``, so that two
+networks with the same layers get different variable paths ("generator/down0/kernel" and
+"generator_ba/down0/kernel"). Keras' torch backend registers a model's variables with torch by path:
+when CycleGAN's composite held two U-Nets whose variables were both "down0/kernel", it registered one
+copy only, ``zero_grad`` never reset the other, and G_AB's gradients piled up from step to step
+(TensorFlow and JAX were not affected). The weight files do not store paths: runs saved before load as they were.
 """
 
 import keras
@@ -51,25 +58,26 @@ def unet_generator(size=32, channels=(32, 64, 128, 128, 128), norm="instance", d
         raise UserError(f"size ({size}) must be a multiple of 2**len(channels) = {2 ** len(channels)}")
     if not 0.0 <= dropout < 1.0:
         raise UserError(f"dropout must be in [0, 1), got {dropout!r}")
-    x = keras.Input(shape=(size, size, in_channels), name="input_image")
-    h, encoded = x, []
-    for i, c in enumerate(channels):
-        h = layers.Conv2D(c, 4, strides=2, padding="same", use_bias=norm == "none" or i == 0,
-                          name=f"down{i}")(h)
-        if 0 < i < len(channels) - 1:
+    with keras.name_scope(name):  # paths such as "generator_ba/down0/kernel" (module docstring)
+        x = keras.Input(shape=(size, size, in_channels), name="input_image")
+        h, encoded = x, []
+        for i, c in enumerate(channels):
+            h = layers.Conv2D(c, 4, strides=2, padding="same", use_bias=norm == "none" or i == 0,
+                              name=f"down{i}")(h)
+            if 0 < i < len(channels) - 1:
+                h = _norm(norm)(h)
+            h = layers.LeakyReLU(0.2)(h)
+            encoded.append(h)
+        for i, c in enumerate(reversed(channels[:-1])):
+            h = layers.Conv2DTranspose(c, 4, strides=2, padding="same", use_bias=norm == "none", name=f"up{i}")(h)
             h = _norm(norm)(h)
-        h = layers.LeakyReLU(0.2)(h)
-        encoded.append(h)
-    for i, c in enumerate(reversed(channels[:-1])):
-        h = layers.Conv2DTranspose(c, 4, strides=2, padding="same", use_bias=norm == "none", name=f"up{i}")(h)
-        h = _norm(norm)(h)
-        if dropout and i < dropout_layers:
-            h = layers.Dropout(dropout)(h)
-        h = layers.ReLU()(h)
-        if skips:
-            h = layers.Concatenate(name=f"skip{i}")([h, encoded[-2 - i]])
-    y = layers.Conv2DTranspose(out_channels, 4, strides=2, padding="same", activation="tanh", name="output")(h)
-    return keras.Model(x, y, name=name)
+            if dropout and i < dropout_layers:
+                h = layers.Dropout(dropout)(h)
+            h = layers.ReLU()(h)
+            if skips:
+                h = layers.Concatenate(name=f"skip{i}")([h, encoded[-2 - i]])
+        y = layers.Conv2DTranspose(out_channels, 4, strides=2, padding="same", activation="tanh", name="output")(h)
+        return keras.Model(x, y, name=name)
 
 
 def patchgan_discriminator(size=32, channels=(64, 128), norm="instance", conditional=True, in_channels=3,
@@ -87,20 +95,21 @@ def patchgan_discriminator(size=32, channels=(64, 128), norm="instance", conditi
         "size, in_channels, out_channels", (size, in_channels, out_channels))
     channels = check_positive_ints("channels", channels)
     _check_norm(norm)
-    image = keras.Input(shape=(size, size, out_channels), name="image")
-    if conditional:
-        condition = keras.Input(shape=(size, size, in_channels), name="condition")
-        inputs, h = [condition, image], layers.Concatenate()([condition, image])
-    else:
-        inputs, h = image, image
-    for i, c in enumerate(channels):
-        stride = 2 if i < len(channels) - 1 else 1
-        h = layers.Conv2D(c, 4, strides=stride, padding="same", use_bias=i == 0 or norm == "none")(h)
-        if i:
-            h = _norm(norm)(h)
-        h = layers.LeakyReLU(0.2)(h)
-    p = layers.Conv2D(1, 4, padding="same", activation=activation, name="patch_scores")(h)
-    return keras.Model(inputs, p, name=name)
+    with keras.name_scope(name):  # paths such as "discriminator_b/patch_scores/kernel" (module docstring)
+        image = keras.Input(shape=(size, size, out_channels), name="image")
+        if conditional:
+            condition = keras.Input(shape=(size, size, in_channels), name="condition")
+            inputs, h = [condition, image], layers.Concatenate()([condition, image])
+        else:
+            inputs, h = image, image
+        for i, c in enumerate(channels):
+            stride = 2 if i < len(channels) - 1 else 1
+            h = layers.Conv2D(c, 4, strides=stride, padding="same", use_bias=i == 0 or norm == "none")(h)
+            if i:
+                h = _norm(norm)(h)
+            h = layers.LeakyReLU(0.2)(h)
+        p = layers.Conv2D(1, 4, padding="same", activation=activation, name="patch_scores")(h)
+        return keras.Model(inputs, p, name=name)
 
 
 def receptive_field(model):
