@@ -13,7 +13,7 @@ from gan_lessons.lessons.pix2pix import task_pairs
 from gan_lessons.models import ImagePool, build_cyclegan, patchgan_discriminator, unet_generator
 from gan_lessons.steps import cyclegan_step
 
-TINY = {"g_channels": [8, 16, 16, 16, 16], "d_channels": [8, 16]}
+TINY = {"g_channels": [8, 16, 16], "d_channels": [8, 16]}
 
 
 @pytest.fixture(scope="module")

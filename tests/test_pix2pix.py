@@ -14,7 +14,7 @@ from gan_lessons.metrics import colorfulness, gradient_magnitude, mean_absolute_
 from gan_lessons.models import build_pix2pix, patchgan_discriminator, unet_generator
 from gan_lessons.steps import l1_step, pix2pix_step
 
-TINY = {"g_channels": [8, 16, 16, 16, 16], "d_channels": [8, 16]}
+TINY = {"g_channels": [8, 16, 16], "d_channels": [8, 16]}
 
 
 @pytest.fixture(scope="module")
