@@ -23,6 +23,10 @@ def real_images(mnist):
     return scale_images(x_train[:2048])
 
 
+# The image-to-image tests' networks: a 3-level U-Net and a 2-layer PatchGAN (32 px inputs).
+TINY_TRANSLATOR = {"g_channels": [8, 16, 16], "d_channels": [8, 16]}
+
+
 def make_tiny_gan(seed=0, lr=1e-3, dropout=0.2):
     set_seed(seed)
     G = mlp_generator(8, hidden=(32,))

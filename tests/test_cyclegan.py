@@ -3,7 +3,7 @@
 import keras
 import numpy as np
 import pytest
-from conftest import assert_calls_move, changed, patch_lesson, weights_of
+from conftest import TINY_TRANSLATOR as TINY, assert_calls_move, changed, patch_lesson, weights_of
 
 from gan_lessons import set_seed
 from gan_lessons.__main__ import main
@@ -12,8 +12,6 @@ from gan_lessons.lessons import CycleGAN, Translation, load_experiment
 from gan_lessons.lessons.pix2pix import task_pairs
 from gan_lessons.models import ImagePool, build_cyclegan, patchgan_discriminator, unet_generator
 from gan_lessons.steps import cyclegan_step
-
-TINY = {"g_channels": [8, 16, 16], "d_channels": [8, 16]}
 
 
 @pytest.fixture(scope="module")

@@ -3,7 +3,7 @@
 import keras
 import numpy as np
 import pytest
-from conftest import assert_each_call_moves_the_right_network, changed, patch_lesson, weights_of
+from conftest import TINY_TRANSLATOR as TINY, assert_each_call_moves_the_right_network, changed, patch_lesson, weights_of
 
 from gan_lessons import set_seed
 from gan_lessons.__main__ import main
@@ -13,8 +13,6 @@ from gan_lessons.lessons.pix2pix import task_pairs
 from gan_lessons.metrics import colorfulness, gradient_magnitude, mean_absolute_error, translation_scores
 from gan_lessons.models import build_pix2pix, patchgan_discriminator, unet_generator
 from gan_lessons.steps import l1_step, pix2pix_step
-
-TINY = {"g_channels": [8, 16, 16], "d_channels": [8, 16]}
 
 
 @pytest.fixture(scope="module")
