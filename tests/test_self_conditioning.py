@@ -185,7 +185,7 @@ def test_self_conditioned_lesson_trains_lesson_02s_networks_with_its_recipe():
 def test_lesson_03_keeps_its_settings():
     cgan = LESSONS["cgan"].settings
     assert "clusters" not in cgan and cgan["label_code"] == "onehot" and cgan["wrong_label_fraction"] == 0.5
-    assert cgan["steps"] == 6000 and cgan["batch_size"] == 64 and LESSONS["cgan"].quick["steps"] == 300
+    assert cgan["steps"] == 6000 and cgan["batch_size"] == 64 and LESSONS["cgan"].quick["steps"] == 150
     with pytest.raises(ValueError, match="unknown setting"):
         ImageGAN("cgan", quick=True, clusters=3)
 

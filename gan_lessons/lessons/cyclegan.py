@@ -36,7 +36,7 @@ SETTINGS = {
     "snapshot_every": 500,
     "checkpoint_every": 500,
 }
-QUICK = {"steps": 60, "snapshot_every": 20, "checkpoint_every": 60}
+QUICK = {"steps": 30, "snapshot_every": 10, "checkpoint_every": 30}
 
 
 def build(config):

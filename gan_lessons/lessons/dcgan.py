@@ -30,7 +30,7 @@ DCGAN = {
     "checkpoint_every": 2000,
     "loss": "bce",  # or "lsgan", "hinge" (models.GAN_LOSSES)
 }
-DCGAN_QUICK = {"steps": 300, "snapshot_every": 50, "checkpoint_every": 150}
+DCGAN_QUICK = {"steps": 150, "snapshot_every": 25, "checkpoint_every": 75}
 
 # How a label reaches the conditional networks (lesson 03, and lesson 02's cluster ids).
 LABEL_CODE = {

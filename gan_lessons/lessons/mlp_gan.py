@@ -21,7 +21,7 @@ SETTINGS = {
     "snapshot_every": 500,
     "checkpoint_every": 2000,
 }
-QUICK = {"steps": 1000, "snapshot_every": 100, "checkpoint_every": 500}
+QUICK = {"steps": 500, "snapshot_every": 50, "checkpoint_every": 250}
 
 
 def build(config):

@@ -55,7 +55,7 @@ SETTINGS = {
                     "c_learning_rate": 4e-3, "g_learning_rate": 2e-3, "beta_1": 0.5, "beta_2": 0.999},
     },
 }
-QUICK = {"seeds": 1, "steps": {"ring": 300, "grid": 300}, "snapshot_every": 50, "workers": 1}
+QUICK = {"seeds": 1, "steps": {"ring": 150, "grid": 150}, "snapshot_every": 25, "workers": 1}
 
 # Published results on the same benchmark (2,500 samples, 3σ, same datasets): modes captured and
 # % of high-quality samples. Two plain-GAN baselines: VEEGAN's, and PacGAN's own (Lin et al. 2018,

@@ -53,7 +53,7 @@ SETTINGS = {
     "snapshot_every": 500,
     "checkpoint_every": 1000,
 }
-QUICK = {"steps": 100, "snapshot_every": 50, "checkpoint_every": 100}
+QUICK = {"steps": 50, "snapshot_every": 25, "checkpoint_every": 50}
 
 
 def with_averages(built, config, generators, builder):

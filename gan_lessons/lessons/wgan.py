@@ -51,7 +51,7 @@ CLIP = {**GP, "variant": "clip", "gradient_penalty": 0.0, "clip": 0.01,  # Arjov
         "c_learning_rate": 5e-5, "g_learning_rate": 5e-5}
 SN = {**GP, "variant": "sn", "gradient_penalty": 0.0, "n_critic": 1, "batch_size": 64,  # Miyato et al.
       "c_learning_rate": 2e-4, "g_learning_rate": 2e-4, "beta_1": 0.5, "beta_2": 0.999}
-QUICK = {"steps": 100, "snapshot_every": 20, "checkpoint_every": 50}
+QUICK = {"steps": 50, "snapshot_every": 10, "checkpoint_every": 25}
 
 
 def wgan_optimizers(config):
