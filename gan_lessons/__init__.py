@@ -108,7 +108,7 @@ def set_seed(seed):
     """Seed Python, numpy and the Keras backend so that a run can be repeated."""
     import keras
 
-    if not isinstance(seed, int) or seed < 0:
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
         raise UserError(f"seed must be a non-negative int, got {seed!r}")
     keras.utils.set_random_seed(seed)
     tensorflow_reads_before_updates()

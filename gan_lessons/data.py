@@ -85,7 +85,8 @@ def read_idx(path):
         raw = gzip.decompress(raw)
     magic = int.from_bytes(raw[0:4], "big")
     if magic >> 8 != 0x08:
-        raise UserError(f"{path} is not an IDX file of unsigned bytes (magic number {magic:#x})")
+        raise UserError(f"{path} is not an IDX file of unsigned bytes (magic number {magic:#x}); pass the MNIST-format "
+                        "files (.gz allowed), such as those of the Debian package dataset-fashion-mnist")
     ndim = magic & 0xFF
     dims = [int.from_bytes(raw[4 + 4 * i:8 + 4 * i], "big") for i in range(ndim)]
     return np.frombuffer(raw, dtype=np.uint8, offset=4 + 4 * ndim).reshape(dims)

@@ -133,7 +133,8 @@ def make_pack(out_dir, pack=None, weights=True, critics=False):
         raise UserError(f"{out_dir} is a quick-mode run: the course ships full-mode runs only")
     runs = sorted(path.parent for path in out_dir.rglob("checkpoint.json"))
     if not runs:
-        raise UserError(f"{out_dir} holds no finished run to pack")
+        raise UserError(f"{out_dir} holds no finished run to pack: train it first (python -m gan_lessons train LESSON "
+                        f"--out {out_dir})")
     if pack.exists():
         shutil.rmtree(pack)
     extra = ("discriminator", "critic") if critics else ()

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 from conftest import assert_each_call_moves_the_right_network, changed, patch_lesson, weights_of
 
-from gan_lessons import set_seed
+from gan_lessons import UserError, set_seed
 from gan_lessons.__main__ import main
 from gan_lessons.lessons import ImageGAN
 from gan_lessons.metrics import confusion_matrix
@@ -51,7 +51,7 @@ def test_onehot_code_gives_d_one_plane_per_class():
     ({"n_classes": 0}, "positive ints"),
 ])
 def test_bad_conditional_settings_are_refused(kwargs, message):
-    with pytest.raises(ValueError, match=message):
+    with pytest.raises(UserError, match=message):
         cgan_generator(8, **kwargs)
 
 

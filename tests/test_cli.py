@@ -35,6 +35,20 @@ def test_train_then_sample(tmp_path, short_quick_mode, capsys):
     main(["sample", str(out), "-n", "12", "--out", str(again)])
     np.testing.assert_array_equal(np.load(again)["images"], images)  # same seed, same samples
 
+    # bad requests on the finished run: each a message that names the fix, exit 2, no traceback
+    capsys.readouterr()
+    assert main(["sample", str(out), "-n", "0", "--out", str(npz)]) == 2
+    assert "-n must be a positive number" in capsys.readouterr().err
+    assert main(["sample", str(out), "-n", "4", "--out", str(tmp_path / "s.png")]) == 2
+    assert "--out must be an .npz file" in capsys.readouterr().err
+    (tmp_path / "in.npz").write_text("not an npz")
+    translate = ["translate", str(out), "--out", str(tmp_path / "o.npz"), "--input"]
+    assert main(translate + [str(tmp_path / "in.npz")]) == 2
+    assert "cannot be read as an .npz file" in capsys.readouterr().err
+    np.savez(tmp_path / "in.npz", images=images)
+    assert main(translate + [str(tmp_path / "in.npz")]) == 2
+    assert "which makes images from noise: use `sample`" in capsys.readouterr().err
+
 
 def test_other_settings_in_the_same_folder_are_refused(tmp_path, short_quick_mode, capsys):
     out = tmp_path / "run"

@@ -254,5 +254,6 @@ def test_cli_train_then_translate_both_ways(tmp_path, short_cyclegan, capsys):
     assert "(line art)" in capsys.readouterr().out
     translated = np.load(tmp_path / "o.npz")["images"]
     assert translated.shape == (7, 64, 64, 3) and translated.min() >= 0 and translated.max() <= 1
-    with pytest.raises(SystemExit):
+    with pytest.raises(SystemExit) as info:
         main(args + ["--direction", "sideways"])
+    assert info.value.code == 2

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 from conftest import changed, weights_of
 
-from gan_lessons import set_seed
+from gan_lessons import UserError, set_seed
 from gan_lessons.models import build_gan
 from gan_lessons.models.dcgan import dcgan_discriminator, dcgan_generator
 from gan_lessons.steps import update_ema, with_ema
@@ -38,10 +38,18 @@ def test_discriminator_uses_strided_convolutions_and_no_pooling_or_batchnorm():
     ({"channels": (64,)}, "channels must have 2 entries"),
     ({"kernel_size": 0}, "kernel_size"),
     ({"activation": "tanh"}, "activation must be one of leaky_relu, relu"),
+    ({"extra_convs": -1}, "extra_convs must be a non-negative int"),
 ])
 def test_generator_rejects_bad_settings(kwargs, message):
-    with pytest.raises(ValueError, match=message):
+    with pytest.raises(UserError, match=message):
         dcgan_generator(**kwargs)
+
+
+@pytest.mark.parametrize("kwargs, message", [({"dropout": 1.0}, r"dropout must be in \[0, 1\)"),
+                                             ({"channels": ()}, "channels must be a non-empty tuple")])
+def test_discriminator_rejects_bad_settings(kwargs, message):
+    with pytest.raises(UserError, match=message):
+        dcgan_discriminator(**kwargs)
 
 
 def test_generator_with_radfords_relu_swaps_every_leaky_relu_and_nothing_else():
@@ -171,8 +179,11 @@ def test_hinge_and_least_squares_ds_give_a_raw_score_and_each_call_moves_its_net
 
     exp = tiny_dcgan_experiment(tmp_path, loss=loss)
     D = exp.models["discriminator"]
-    score = np.asarray(D(np.full((2, 28, 28, 1), 50.0, "float32")))
-    assert D.layers[-1].get_config()["activation"] == "linear" and np.abs(score).max() > 0
+    kernel, bias = D.layers[-1].get_weights()
+    D.layers[-1].set_weights([kernel, bias + 10.0])  # a large bias: a sigmoid squeezes it below 1, a raw score keeps it
+    score = keras.ops.convert_to_numpy(D(np.zeros((2, 28, 28, 1), "float32"), training=False))
+    assert D.layers[-1].get_config()["activation"] == "linear" and (score > 1).all()
+    D.layers[-1].set_weights([kernel, bias])
     rng = np.random.default_rng(0)
     logs = exp.step(exp.models, exp.data[:16], rng)
     assert np.isfinite(list(logs.values())).all()

@@ -61,6 +61,10 @@ def test_jitter_moves_input_and_target_together_and_pads_with_white():
     padded = jx == 1.0
     np.testing.assert_array_equal(jy[~padded], -jx[~padded])  # the same shift and flip for both
     assert (jy[padded] == 1.0).all()
+    # on black images, what comes in at the edges is white (1), and nothing else is new
+    zx, zy = jitter_pairs(np.zeros_like(x), np.zeros_like(y), np.random.default_rng(1), max_shift=2)
+    assert set(np.unique(zx)) == set(np.unique(zy)) == {0.0, 1.0}
+    np.testing.assert_array_equal(zx == 1.0, padded)  # the same shifts, so the same edges
     assert not np.array_equal(jx, x)
     moved = [not np.array_equal(jx[k], x[k]) for k in range(64)]
     assert 40 < sum(moved) <= 64  # most pairs change (a zero shift without flip leaves a few alone)

@@ -37,6 +37,22 @@ def test_overrides_are_checked_and_converted():
         lesson_config("nope_gan")
 
 
+@pytest.mark.parametrize("seed", [-1, 1.5, True])
+def test_a_bad_seed_is_refused(seed):
+    from gan_lessons import set_seed
+
+    with pytest.raises(UserError, match="seed must be a non-negative int"):
+        set_seed(seed)
+
+
+def test_generate_refuses_a_bad_number_of_samples(tmp_path):
+    run = ImageGAN("mlp_gan", quick=True, out_dir=tmp_path, latent_dim=4, g_hidden=[8], d_hidden=[8])
+    assert run.generate(3).shape == (3, 28, 28, 1)
+    for n in (0, -2, 2.0, None):
+        with pytest.raises(UserError, match="n must be a positive number of samples"):
+            run.generate(n)
+
+
 def test_cli_set_overrides_settings_and_refuses_unknown_ones(tmp_path, capsys):
     out = tmp_path / "run"
     args = ["train", "mlp_gan", "--quick", "--out", str(out), "--eval-samples", "100"]
@@ -49,8 +65,9 @@ def test_cli_set_overrides_settings_and_refuses_unknown_ones(tmp_path, capsys):
     assert "unknown setting 'nope'" in err and "learning_rate" in err and "Traceback" not in err
     assert main(args + ["--set", "steps=many"]) == 2
     assert "must be int" in capsys.readouterr().err
-    with pytest.raises(SystemExit):
+    with pytest.raises(SystemExit) as info:
         main(args + ["--set", "steps"])  # no '=': argparse's own error, exit 2
+    assert info.value.code == 2
 
 
 def test_a_broken_step_keeps_its_traceback(tmp_path, monkeypatch):

@@ -45,6 +45,15 @@ def test_course_classifier_recognises_real_digits(mnist):
     assert (probs.argmax(1) == y_test[:2000]).mean() > 0.98
 
 
+def test_label_agreement_is_the_share_read_as_the_digit_asked_for(mnist):
+    _, (x_test, y_test) = mnist
+    images, labels = x_test[:1000, ..., None] / 255.0, y_test[:1000]
+    right, wrong = evaluate_digits(images, asked=labels), evaluate_digits(images, asked=(labels + 1) % 10)
+    assert right["label_agreement"] > 0.98 and min(right["label_agreement_per_class"]) > 0.9
+    assert wrong["label_agreement"] < 0.02  # the classifier reads the digit, not the label it is given
+    assert np.sum(right["confusion"], axis=1).tolist() == np.bincount(labels, minlength=10).tolist()
+
+
 def test_real_digits_score_well_and_noise_scores_badly(mnist):
     """Training digits against the test-set reference: the floor every GAN is compared with."""
     (x_train, _), _ = mnist

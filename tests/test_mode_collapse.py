@@ -13,7 +13,7 @@ from conftest import assert_each_call_moves_the_right_network, patch_lesson
 from gan_lessons import UserError, set_seed
 from gan_lessons.__main__ import main
 from gan_lessons.data import sample_toy, toy_modes
-from gan_lessons.lessons import LESSONS, ModeCollapseSweep, lesson_config, mode_collapse
+from gan_lessons.lessons import ModeCollapseSweep, lesson_config, mode_collapse
 from gan_lessons.lessons.mode_collapse import build_toy_gan
 from gan_lessons.metrics import mode_coverage
 from gan_lessons.models import MinibatchStd, packed_generator, toy_discriminator, toy_generator
@@ -114,12 +114,13 @@ def test_mode_coverage_refuses_bad_input(points, message):
 
 def test_minibatch_std_appends_the_mean_std_of_each_group():
     x = np.random.default_rng(0).standard_normal((8, 3)).astype("float32")
+    # first group: features 0 and 1 take 0 and 2 twice each (population std 1), feature 2 is constant (0)
+    x[:4] = [[0, 0, 5], [0, 2, 5], [2, 0, 5], [2, 2, 5]]
     x[4:] = x[4]  # the second group of four is four copies of one sample: no spread at all
     out = np.asarray(MinibatchStd(group_size=4)(x))
     assert out.shape == (8, 4)
     np.testing.assert_array_equal(out[:, :3], x)
-    expected = x[:4].std(axis=0).mean()  # population std per feature, averaged over features
-    np.testing.assert_allclose(out[:4, 3], expected, rtol=1e-4)
+    np.testing.assert_allclose(out[:4, 3], (1 + 1 + 1e-4) / 3, rtol=1e-4)  # the three stds (0 -> sqrt(eps)), averaged
     np.testing.assert_allclose(out[4:, 3], 1e-4, rtol=1e-3)  # sqrt(epsilon): a collapsed group
 
 
@@ -300,7 +301,6 @@ def test_non_finite_loss_error_survives_pickling():
 
 
 def test_cli_trains_every_method_on_both_datasets(tmp_path, tiny_lesson, capsys):
-    assert "mode_collapse" in LESSONS
     out = tmp_path / "run"
     assert main(["train", "mode_collapse", "--quick", "--out", str(out), "--seed", "1"]) == 0
     printed = capsys.readouterr().out
@@ -318,7 +318,7 @@ def test_cli_trains_every_method_on_both_datasets(tmp_path, tiny_lesson, capsys)
 
 
 def test_unknown_method_is_refused(tmp_path):
-    with pytest.raises(ValueError, match="unknown dataset"):
+    with pytest.raises(UserError, match=r"\['nope'\]; datasets: ring, grid; methods: vanilla"):
         ModeCollapseSweep(quick=True, out_dir=tmp_path, methods=["vanilla", "nope"])
 
 

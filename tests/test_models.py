@@ -2,6 +2,7 @@ import keras
 import numpy as np
 import pytest
 
+from gan_lessons import UserError
 from gan_lessons.models import build_gan, mlp_discriminator, mlp_generator
 
 
@@ -35,7 +36,7 @@ def test_other_image_shapes_are_supported():
     ({"hidden": (64, -1)}, "hidden"),
 ])
 def test_generator_rejects_bad_settings(kwargs, message):
-    with pytest.raises(ValueError, match=message):
+    with pytest.raises(UserError, match=message):
         mlp_generator(**kwargs)
 
 
@@ -45,7 +46,7 @@ def test_generator_rejects_bad_settings(kwargs, message):
     ({"hidden": "512"}, "hidden"),
 ])
 def test_discriminator_rejects_bad_settings(kwargs, message):
-    with pytest.raises(ValueError, match=message):
+    with pytest.raises(UserError, match=message):
         mlp_discriminator(**kwargs)
 
 

@@ -2,7 +2,7 @@ import keras
 import numpy as np
 import pytest
 
-from gan_lessons import set_seed
+from gan_lessons import UserError, set_seed
 from gan_lessons.models import build_pix2pix, patchgan_discriminator, receptive_field, unet_generator
 
 
@@ -45,10 +45,12 @@ def test_without_skips_the_unet_is_a_plain_encoder_decoder():
 
 
 def test_unet_rejects_sizes_it_cannot_halve_down_to_the_bottleneck():
-    with pytest.raises(ValueError, match=r"size \(48\) must be a multiple of 2\*\*len\(channels\) = 32"):
+    with pytest.raises(UserError, match=r"size \(48\) must be a multiple of 2\*\*len\(channels\) = 32"):
         unet_generator(48)
-    with pytest.raises(ValueError, match="norm must be one of instance, batch, none"):
+    with pytest.raises(UserError, match="norm must be one of instance, batch, none"):
         unet_generator(32, norm="layer")
+    with pytest.raises(UserError, match=r"dropout must be in \[0, 1\)"):
+        unet_generator(32, dropout=1.0)
 
 
 def test_conditional_patchgan_reads_input_and_output_and_scores_each_patch():
@@ -86,5 +88,5 @@ def test_composite_has_two_outputs_with_losses_weighted_one_to_lambda():
     adversarial, l1 = logs["discriminator_loss"], logs["generator_loss"]
     assert l1 == pytest.approx(np.abs(G.predict_on_batch(x) - y).mean(), rel=1e-4)
     assert logs["loss"] == pytest.approx(adversarial + 100 * l1, rel=1e-4)
-    with pytest.raises(ValueError, match="l1_weight must be a non-negative number"):
+    with pytest.raises(UserError, match="l1_weight must be a non-negative number"):
         build_pix2pix(G, D, keras.optimizers.Adam(), keras.optimizers.Adam(), l1_weight=-1)

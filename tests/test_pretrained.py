@@ -62,7 +62,8 @@ def test_other_settings_or_the_mode_off_train_instead(folders, tmp_path, monkeyp
 
 
 def test_use_pretrained_switches_the_mode(monkeypatch):
-    monkeypatch.delenv("GAN_LESSONS_PRETRAINED", raising=False)
+    monkeypatch.setenv("GAN_LESSONS_PRETRAINED", "0")  # recorded, so what use_pretrained writes is undone after
+    monkeypatch.delenv("GAN_LESSONS_PRETRAINED")
     assert pretrained.use_pretrained() is False
     assert pretrained.use_pretrained(True) is True and pretrained.pretrained_mode()
     assert pretrained.use_pretrained(None) is True

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from conftest import assert_calls_move, changed, weights_of
 
-from gan_lessons import set_seed
+from gan_lessons import UserError, set_seed
 from gan_lessons.__main__ import main
 from gan_lessons.lessons import lesson_config
 from gan_lessons.lessons.mode_collapse import build_toy_gan
@@ -237,8 +237,14 @@ def test_conv_critic_scores_images_and_clips():
     (lambda: build_wgan(toy_generator(), conv_critic(channels=(4,)), "adam", "adam"), "same sample shape"),
 ])
 def test_bad_settings_give_clear_errors(call, message):
-    with pytest.raises(ValueError, match=message):
+    with pytest.raises(UserError, match=message):  # UserError: the command line prints it and exits 2
         call()
+
+
+@pytest.mark.parametrize("setting", ["clip=0", "clip=-0.01"])
+def test_cli_refuses_a_bad_clip_without_a_traceback(tmp_path, capsys, setting):
+    assert main(["train", "wgan_clip", "--quick", "--out", str(tmp_path / "run"), "--set", setting]) == 2
+    assert "clip must be a positive number" in capsys.readouterr().err
 
 
 def test_each_lesson_follows_its_published_recipe():

@@ -38,7 +38,8 @@ def augmentation_experiment(experiment, n_real=100, n_generated=10000, seeds=(0,
     from ..training import read_checkpoint
 
     if not experiment.labels.public:
-        raise UserError(f"{experiment.lesson} is not conditional on digits: its samples have no labels")
+        raise UserError(f"{experiment.lesson} is not conditional on digits: its samples have no labels; use a cgan run "
+                        "(ImageGAN(\"cgan\"))")
     if n_real % 10:
         raise UserError(f"n_real must be a multiple of 10 (the same number of each digit), got {n_real}")
     meta = read_checkpoint(experiment.out_dir) or {}

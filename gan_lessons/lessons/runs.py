@@ -109,7 +109,7 @@ class NoLabels:
 
     def check(self, labels, n, lesson):
         if labels is not None:
-            raise UserError(f"{lesson} is not conditional: it takes no labels")
+            raise UserError(f"{lesson} is not conditional: it takes no labels (leave labels out)")
 
 
 class DigitLabels(NoLabels):

@@ -41,7 +41,8 @@ class ImagePool(keras.Model):
         """The batch D should see instead of ``images`` (N, H, W, C); updates the pool."""
         images = np.asarray(images, "float32")
         if images.shape[1:] != tuple(self.images.shape[1:]):
-            raise UserError(f"the pool holds images of shape {tuple(self.images.shape[1:])}, got {images.shape[1:]}")
+            raise UserError(f"the pool holds images of shape {tuple(self.images.shape[1:])}, got {images.shape[1:]}: "
+                            f"give the pool the shape of D's input (ImagePool(size, image_shape={images.shape[1:]}))")
         if self.size == 0:
             return images
         stored = keras.ops.convert_to_numpy(self.images).copy()

@@ -17,6 +17,7 @@ No BatchNorm in a critic: the penalty is per sample, and BatchNorm mixes the sam
 import keras
 from keras import layers, ops
 
+from .. import UserError
 from .gan import check_positive_ints
 from .toy import _check_scale
 
@@ -27,7 +28,7 @@ def _check_clip(clip):
     if clip is None:
         return None
     if isinstance(clip, bool) or not isinstance(clip, (int, float)) or not clip > 0:
-        raise ValueError(f"clip must be a positive number c (weights are kept in [-c, c]; Arjovsky et al. "
+        raise UserError(f"clip must be a positive number c (weights are kept in [-c, c]; Arjovsky et al. "
                          f"use 0.01) or None for no clipping, got {clip!r}")
     return float(clip)
 
@@ -39,7 +40,7 @@ class ClipConstraint(keras.constraints.Constraint):
     def __init__(self, clip=0.01):
         self.clip = _check_clip(clip)
         if self.clip is None:
-            raise ValueError("clip must be a positive number c, got None")
+            raise UserError("clip must be a positive number c, got None")
 
     def __call__(self, w):
         return ops.clip(w, -self.clip, self.clip)
@@ -59,7 +60,7 @@ def _lipschitz_layer(layer_class, *args, clip=None, spectral_norm=False, **kwarg
 def _check_lipschitz(clip, spectral_norm):
     clip = _check_clip(clip)
     if clip is not None and spectral_norm:
-        raise ValueError("choose one Lipschitz method: clip=c or spectral_norm=True, not both")
+        raise UserError("choose one Lipschitz method: clip=c or spectral_norm=True, not both")
     return clip
 
 
@@ -235,13 +236,13 @@ def build_wgan(generator, critic, c_optimizer, g_optimizer, loss="wasserstein", 
     also with the hinge loss). The step sets ``critic.trainable`` right before each call (Keras 3).
     """
     if loss not in CRITIC_LOSSES:
-        raise ValueError(f"loss must be one of {', '.join(CRITIC_LOSSES)}, got {loss!r}")
+        raise UserError(f"loss must be one of {', '.join(CRITIC_LOSSES)}, got {loss!r}")
     if isinstance(gradient_penalty, bool) or not isinstance(gradient_penalty, (int, float)) or gradient_penalty < 0:
-        raise ValueError(f"gradient_penalty must be a number λ >= 0 (Gulrajani et al. use 10; 0 = off), "
+        raise UserError(f"gradient_penalty must be a number λ >= 0 (Gulrajani et al. use 10; 0 = off), "
                          f"got {gradient_penalty!r}")
     g_out, c_in = tuple(generator.outputs[0].shape[1:]), tuple(critic.inputs[0].shape[1:])
     if g_out != c_in:
-        raise ValueError(f"the generator makes samples of shape {g_out} but the critic reads {c_in}; "
+        raise UserError(f"the generator makes samples of shape {g_out} but the critic reads {c_in}; "
                          "build both for the same sample shape")
     critic.trainable = True
     real = keras.Input(shape=c_in, name="real")
