@@ -45,6 +45,14 @@ def test_a_bad_seed_is_refused(seed):
         set_seed(seed)
 
 
+def test_a_damaged_experiment_description_says_what_to_do(tmp_path):
+    from gan_lessons.lessons.base import read_description
+
+    (tmp_path / "experiment.json").write_text('{"lesson": "mlp_gan", ')  # cut short, as by a crash
+    with pytest.raises(UserError, match=r"experiment.json is damaged .*: delete .* or pass another out_dir / --out"):
+        read_description(tmp_path)
+
+
 def test_generate_refuses_a_bad_number_of_samples(tmp_path):
     run = ImageGAN("mlp_gan", quick=True, out_dir=tmp_path, latent_dim=4, g_hidden=[8], d_hidden=[8])
     assert run.generate(3).shape == (3, 28, 28, 1)

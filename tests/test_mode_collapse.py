@@ -50,9 +50,17 @@ def test_samples_are_seeded_and_spread_like_the_mixture():
     assert offsets.std() == pytest.approx(sigma, rel=0.05)
 
 
-def test_unknown_dataset_is_refused():
-    with pytest.raises(ValueError, match="unknown toy dataset 'moons'; choose one of ring, grid"):
+def test_unknown_dataset_and_bad_sample_counts_are_refused():
+    with pytest.raises(UserError, match="unknown toy dataset 'moons'; choose one of ring, grid"):
         toy_modes("moons")
+    for n in (0, 2.5):
+        with pytest.raises(UserError, match="n must be a positive int"):
+            sample_toy("ring", n)
+
+
+def test_the_history_of_a_run_not_trained_says_to_train_first(tmp_path):
+    with pytest.raises(UserError, match=r"does not exist: train first \(ModeCollapseSweep.train\(\)\)"):
+        ModeCollapseSweep(quick=True, out_dir=tmp_path).history("ring", "vanilla")
 
 
 # --- metrics on hand-built point sets -----------------------------------------------------------

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from conftest import assert_each_call_moves_the_right_network, changed, patch_lesson, weights_of
 
-from gan_lessons import set_seed
+from gan_lessons import UserError, set_seed
 from gan_lessons.__main__ import main
 from gan_lessons.clusters import cluster_images, mnist_clusters
 from gan_lessons.lessons import LESSONS, ClusterLabels, DigitLabels, ImageGAN
@@ -50,8 +50,12 @@ def test_clusters_are_deterministic_for_a_seed_and_cover_every_id():
     (np.zeros((10, 6, 6)), 2.5, "whole number of clusters"),
 ])
 def test_bad_cluster_requests_are_refused(x, k, message):
-    with pytest.raises(ValueError, match=message):
+    with pytest.raises(UserError, match=message):
         cluster_images(x, k)
+    if k == 2:  # a good k: then the other settings are checked
+        for bad in ({"pca_dims": 0}, {"iters": 1.5}):
+            with pytest.raises(UserError, match="pca_dims and iters must be positive ints"):
+                cluster_images(np.zeros((10, 6, 6)), 2, **bad)
 
 
 def test_mnist_clusters_group_similar_digits(mnist):
