@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from conftest import TINY_TRANSLATOR as TINY, assert_calls_move, changed, patch_lesson, weights_of
 
-from gan_lessons import set_seed
+from gan_lessons import UserError, set_seed
 from gan_lessons.__main__ import main
 from gan_lessons.data import load_lineart, scale_images, unpaired
 from gan_lessons.lessons import CycleGAN, Translation, load_experiment
@@ -30,7 +30,7 @@ def test_lesson_domains_are_two_halves_of_the_training_pairs_that_share_no_emoji
     np.testing.assert_array_equal(experiment.data[0], scale_images(train["line"][d["index_a"]]))
     np.testing.assert_array_equal(experiment.data[1], scale_images(train["color"][d["index_b"]]))
     assert unpaired(train["line"], train["color"], seed=1)["index_a"].tolist() != d["index_a"].tolist()
-    with pytest.raises(ValueError, match="pairs of the same length"):
+    with pytest.raises(UserError, match="pairs of the same length"):
         unpaired(train["line"], train["color"][:-1])
 
 
@@ -64,9 +64,9 @@ def test_image_pool_fills_up_then_swaps_about_half_of_the_new_images_for_old_one
 def test_image_pool_of_size_zero_is_off_and_bad_input_is_refused():
     images = _images(3, 0)
     np.testing.assert_array_equal(ImagePool(0, (4, 4, 3)).query(images, np.random.default_rng(0)), images)
-    with pytest.raises(ValueError, match="non-negative int"):
+    with pytest.raises(UserError, match="non-negative int"):
         ImagePool(-1)
-    with pytest.raises(ValueError, match=r"holds images of shape \(4, 4, 3\)"):
+    with pytest.raises(UserError, match=r"holds images of shape \(4, 4, 3\)"):
         ImagePool(5, (4, 4, 3)).query(np.zeros((2, 8, 8, 3)), np.random.default_rng(0))
 
 
@@ -106,7 +106,7 @@ def test_composite_has_the_six_named_outputs_with_the_papers_weights():
     assert logs["loss"] == pytest.approx(sum(w * logs[f"{name}_loss"] for name, w in weights.items()), rel=1e-4)
     # least squares: D's patch scores are not squashed into (0, 1)
     assert models["discriminator_a"].get_layer("patch_scores").activation is keras.activations.linear
-    with pytest.raises(ValueError, match="cycle_weight must be a non-negative number"):
+    with pytest.raises(UserError, match="cycle_weight must be a non-negative number"):
         build_cyclegan(*(models[k] for k in ("generator", "generator_ba", "discriminator_a", "discriminator_b")),
                        None, None, None, cycle_weight=-1)
 
@@ -176,7 +176,7 @@ def test_lesson_trains_without_pairs_and_scores_both_directions_on_the_test_pair
     there = experiment.translate(line)
     back = experiment.translate(there, "b2a")
     assert there.shape == back.shape == (5, 64, 64, 3) and back.min() >= 0 and back.max() <= 1
-    with pytest.raises(ValueError, match="direction must be a2b or b2a"):
+    with pytest.raises(UserError, match="direction must be a2b or b2a"):
         experiment.translate(line, "ab")
     assert experiment.sample_grid().shape == (16 * 65 + 1, 8 * 65 + 1, 3)  # 4 blocks of 4 rows
     reloaded = load_experiment(tmp_path / "run")
@@ -238,7 +238,7 @@ def test_an_interrupted_run_resumes_exactly_with_its_image_pools(tmp_path, short
 def test_pix2pix_translates_one_way_only(tmp_path, monkeypatch):
     patch_lesson(monkeypatch, "pix2pix", **TINY)
     experiment = Translation("pix2pix", quick=True, out_dir=tmp_path / "p")
-    with pytest.raises(ValueError, match="translates one way only"):
+    with pytest.raises(UserError, match="translates one way only"):
         experiment.translate(load_lineart("test")["line"][:2] / 255.0, "b2a")
 
 

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from gan_lessons import data
+from gan_lessons import UserError, data
 from gan_lessons.data import (DataUnavailableError, check_image_batch, load_mnist, scale_images,
                               unscale_images)
 
@@ -71,18 +71,18 @@ def test_scaling_maps_uint8_and_unit_floats_to_tanh_range_and_back():
     (np.zeros((4, 4)), r"\(N, H, W\)"),
 ])
 def test_scaling_refuses_bad_input_clearly(bad, message):
-    with pytest.raises(ValueError, match=message):
+    with pytest.raises(UserError, match=message):
         scale_images(bad)
 
 
 def test_check_image_batch_names_the_fix():
-    with pytest.raises(ValueError, match=r"x\[..., None\]"):
+    with pytest.raises(UserError, match=r"x\[..., None\]"):
         check_image_batch(np.zeros((5, 28, 28)), (28, 28, 1))
-    with pytest.raises(ValueError, match="scale_images"):
+    with pytest.raises(UserError, match="scale_images"):
         check_image_batch(np.full((5, 28, 28, 1), 255.0), (28, 28, 1))
     ok = np.linspace(-1, 1, 5 * 28 * 28).reshape(5, 28, 28, 1)
     np.testing.assert_array_equal(check_image_batch(ok, (28, 28, 1)), ok)  # a good batch comes back unchanged
-    with pytest.raises(ValueError, match=r"must lie in \[-1, 1\]"):
+    with pytest.raises(UserError, match=r"must lie in \[-1, 1\]"):
         check_image_batch(np.where(ok > 0.99, np.nan, ok), (28, 28, 1))  # NaN is refused too
 
 
@@ -95,7 +95,7 @@ def test_idx_reader_reads_gzipped_files_and_refuses_others(tmp_path):
     arr = data.read_idx(tmp_path / "x-idx3-ubyte.gz")
     assert arr.shape == (2, 3, 4) and arr[1, 2, 3] == 23
     (tmp_path / "bad").write_bytes(b"\x00\x00\x0d\x01" + bytes(8))
-    with pytest.raises(ValueError, match="not an IDX file"):
+    with pytest.raises(UserError, match="not an IDX file"):
         data.read_idx(tmp_path / "bad")
 
 

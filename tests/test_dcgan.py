@@ -104,7 +104,7 @@ def test_the_warm_up_sets_how_far_back_the_moving_average_reaches():
     assert four == pytest.approx(sum(s * ws for s, ws in w.items()) / (8 + sum(w.values())), rel=1e-5)
     ten = _average_of_a_run(10, t)
     assert sum(range(t + 1)) / (t + 2) < four < ten < t  # a longer warm-up keeps more recent weights
-    with pytest.raises(ValueError, match="warm-up must be a number >= 2"):
+    with pytest.raises(UserError, match="warm-up must be a number >= 2"):
         with_ema(lambda *a: {}, warmup=1)
 
 
@@ -169,7 +169,7 @@ def test_gan_losses_by_name_and_their_targets():
     np.testing.assert_allclose(np.asarray(hinge_generator_loss(np.ones((2, 1)), np.array([[0.5], [2.0]]))),
                                [-0.5, -2.0])  # G raises D's score on its fakes, without a ceiling
     assert gan_loss("bce")[2] and not gan_loss("lsgan")[2]
-    with pytest.raises(ValueError, match="unknown loss 'wasserstein'; choose one of bce, hinge, lsgan"):
+    with pytest.raises(UserError, match="unknown loss 'wasserstein'; choose one of bce, hinge, lsgan"):
         gan_loss("wasserstein")
 
 

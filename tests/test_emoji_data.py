@@ -3,7 +3,7 @@ import json
 import numpy as np
 import pytest
 
-from gan_lessons import DATA_DIR
+from gan_lessons import DATA_DIR, UserError
 from gan_lessons.data import DataUnavailableError, load_emoji
 
 
@@ -44,7 +44,7 @@ def test_images_are_paired_rgb_on_white_with_the_recorded_size(split):
 
 
 def test_unknown_split_and_missing_files_name_the_fix(tmp_path):
-    with pytest.raises(ValueError, match="split must be one of train, test, all"):
+    with pytest.raises(UserError, match="split must be one of train, test, all"):
         load_emoji("validation")
     with pytest.raises(DataUnavailableError, match=r"emoji.npz and emoji_split.json not found.*build_emoji.py"):
         load_emoji(directory=tmp_path)

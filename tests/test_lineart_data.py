@@ -3,7 +3,7 @@ import json
 import numpy as np
 import pytest
 
-from gan_lessons import DATA_DIR
+from gan_lessons import DATA_DIR, UserError
 from gan_lessons.data import DataUnavailableError, load_lineart, unpaired
 
 
@@ -102,7 +102,7 @@ def test_unpaired_halves_share_no_emoji_and_come_from_the_training_split(split):
 
 
 def test_unknown_split_and_missing_or_mismatched_files_name_the_fix(tmp_path):
-    with pytest.raises(ValueError, match="split must be one of train, test, all"):
+    with pytest.raises(UserError, match="split must be one of train, test, all"):
         load_lineart("validation")
     with pytest.raises(DataUnavailableError, match=r"lineart.npz and lineart_split.json not found.*build_lineart.py"):
         load_lineart(directory=tmp_path)

@@ -1,6 +1,7 @@
 import numpy as np
 import pytest
 
+from gan_lessons import UserError
 from gan_lessons.metrics import (class_fractions, classify, evaluate_digits, frechet_distance,
                                  inception_score)
 
@@ -19,7 +20,7 @@ def test_frechet_distance_matches_the_closed_form_for_scaled_gaussians():
 
 
 def test_frechet_distance_refuses_mismatched_features():
-    with pytest.raises(ValueError, match="same D"):
+    with pytest.raises(UserError, match="same D"):
         frechet_distance(np.zeros((5, 3)), np.zeros((5, 4)))
 
 
@@ -65,7 +66,7 @@ def test_real_digits_score_well_and_noise_scores_badly(mnist):
 
 
 def test_classify_refuses_images_in_the_tanh_range():
-    with pytest.raises(ValueError, match=r"must lie in \[0, 1\]"):
+    with pytest.raises(UserError, match=r"must lie in \[0, 1\]"):
         classify(np.full((4, 28, 28, 1), -1.0))
 
 
@@ -76,7 +77,7 @@ def test_spearman_reads_order_not_values():
     # one swapped pair of 4: 1 - 6 * 2 / (4 * 15) = 0.8; ties share their rank: sqrt(3) / 2
     assert spearman([1, 2, 3, 4], [1, 3, 2, 4]) == pytest.approx(0.8)
     assert spearman([1, 1, 2], [1, 2, 3]) == pytest.approx(np.sqrt(3) / 2)
-    with pytest.raises(ValueError, match="same length"):
+    with pytest.raises(UserError, match="same length"):
         spearman([1, 2, 3], [1, 2])
 
 
@@ -90,5 +91,5 @@ def test_loss_at_snapshots_averages_each_loss_since_the_previous_snapshot():
         h.add_snapshot(step, np.zeros((1, 2)))
     steps, means = loss_at_snapshots(h, "d_loss")
     assert steps.tolist() == [5, 10] and means.tolist() == [3.0, 8.0]  # mean of 1..5, of 6..10
-    with pytest.raises(ValueError, match="logs d_loss"):
+    with pytest.raises(UserError, match="logs d_loss"):
         loss_at_snapshots(h, "w_estimate")

@@ -114,7 +114,7 @@ def test_real_samples_score_like_the_gaussian_says():
     (np.full((5, 2), np.nan), "NaN"),
 ])
 def test_mode_coverage_refuses_bad_input(points, message):
-    with pytest.raises(ValueError, match=message):
+    with pytest.raises(UserError, match=message):
         mode_coverage(points, RING, RING_SIGMA)
 
 
@@ -143,7 +143,7 @@ def test_minibatch_std_discriminator_reads_the_spread():
     D = toy_discriminator(hidden=(8,), minibatch_std=4)
     assert D.input.shape[1:] == (2,) and D.output.shape[1:] == (1,)
     assert any(isinstance(layer, MinibatchStd) for layer in D.layers)
-    with pytest.raises(ValueError, match="group size >= 2"):
+    with pytest.raises(UserError, match="group size >= 2"):
         toy_discriminator(minibatch_std=1)
 
 
@@ -180,7 +180,7 @@ def test_scale_multiplies_generator_output_and_divides_discriminator_input():
     big.set_weights(small.get_weights())
     z = np.random.default_rng(0).standard_normal((3, 4)).astype("float32")
     np.testing.assert_allclose(keras.ops.convert_to_numpy(big(z)), 4 * keras.ops.convert_to_numpy(small(z)), rtol=1e-6)
-    with pytest.raises(ValueError, match="scale must be a positive number"):
+    with pytest.raises(UserError, match="scale must be a positive number"):
         toy_generator(scale=0)
 
 
@@ -210,7 +210,7 @@ def test_pacgan_step_feeds_d_packs_of_real_and_fake_points():
     (shape, labels), = seen
     assert shape == (32, 8)  # 16 real packs + 16 fake packs of 4 points
     assert labels == [1.0] * 16 + [0.0] * 16
-    with pytest.raises(ValueError, match="multiple of pack"):
+    with pytest.raises(UserError, match="multiple of pack"):
         with_packing(gan_step, 4)(models, sample_toy("ring", 30, seed=0), np.random.default_rng(0))
 
 

@@ -53,7 +53,7 @@ def test_discriminator_rejects_bad_settings(kwargs, message):
 def test_build_gan_refuses_mismatched_networks():
     G = mlp_generator(8, image_shape=(28, 28, 1), hidden=(8,))
     D = mlp_discriminator(image_shape=(32, 32, 1), hidden=(8,))
-    with pytest.raises(ValueError, match=r"generator makes samples of shape \(28, 28, 1\).*reads \(32, 32, 1\)"):
+    with pytest.raises(UserError, match=r"generator makes samples of shape \(28, 28, 1\).*reads \(32, 32, 1\)"):
         build_gan(G, D, keras.optimizers.Adam(), keras.optimizers.Adam())
 
 

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from conftest import TINY_TRANSLATOR as TINY, assert_each_call_moves_the_right_network, changed, patch_lesson, weights_of
 
-from gan_lessons import set_seed
+from gan_lessons import UserError, set_seed
 from gan_lessons.__main__ import main
 from gan_lessons.data import load_emoji, load_lineart, pixelate, scale_images
 from gan_lessons.lessons import Translation, load_experiment
@@ -73,9 +73,9 @@ def test_translation_metrics():
     assert np.allclose(colorfulness(grey), 0) and (colorfulness(sharp) > 0.1).all()
     scores = translation_scores(blurred, sharp, inputs=sharp)
     assert scores["mae_identity"] == 0 and scores["sharpness_ratio"] < 0.7
-    with pytest.raises(ValueError, match=r"must lie in \[0, 1\]"):
+    with pytest.raises(UserError, match=r"must lie in \[0, 1\]"):
         gradient_magnitude(sharp * 2 - 1)
-    with pytest.raises(ValueError, match=r"RGB images shaped \(N, H, W, 3\)"):
+    with pytest.raises(UserError, match=r"RGB images shaped \(N, H, W, 3\)"):
         gradient_magnitude(sharp[..., :1])
 
 
@@ -100,9 +100,9 @@ def test_lesson_trains_on_the_training_split_and_scores_the_test_split(tmp_path,
     assert scores["mae_identity"] == pytest.approx(0.0769, abs=1e-4)
     out = experiment.translate(test["line"][:5] / 255.0)
     assert out.shape == (5, 64, 64, 3) and out.min() >= 0 and out.max() <= 1
-    with pytest.raises(ValueError, match=r"must lie in \[0, 1\]"):
+    with pytest.raises(UserError, match=r"must lie in \[0, 1\]"):
         experiment.translate(test["line"][:5].astype("float32"))  # 0..255, not divided
-    with pytest.raises(ValueError, match=r"must have shape \(N, 64, 64, 3\)"):
+    with pytest.raises(UserError, match=r"must have shape \(N, 64, 64, 3\)"):
         experiment.translate(test["line"][:5, :32, :32] / 255.0)
     grid = experiment.sample_grid()
     assert grid.shape == (12 * 65 + 1, 8 * 65 + 1, 3)
@@ -120,9 +120,9 @@ def test_the_exercises_train_the_same_networks_on_their_own_pairs(tmp_path, shor
     blocks = small.reshape(-1, 16, 4, 16, 4, 3)
     assert (blocks == blocks[:, :, :1, :, :1]).all()
     np.testing.assert_allclose(blocks[:, :, 0, :, 0], big.reshape(-1, 16, 4, 16, 4, 3).mean(axis=(2, 4)), atol=0.5)
-    with pytest.raises(ValueError, match="task must be one of lineart, emoji, superres"):
+    with pytest.raises(UserError, match="task must be one of lineart, emoji, superres"):
         task_pairs("sketch", "train")
-    with pytest.raises(ValueError, match="divides the image size 64"):
+    with pytest.raises(UserError, match="divides the image size 64"):
         pixelate(big, 3)
 
 

@@ -127,7 +127,7 @@ def test_projection_discriminator_starts_blind_to_the_label_and_reads_it_through
     table = D.get_layer("d_label_projection")
     table.set_weights([np.random.default_rng(2).normal(0, 0.1, table.get_weights()[0].shape)])
     assert np.unique(np.round(keras.ops.convert_to_numpy(D([image, labels]))[:, 0], 6)).size == 4
-    with pytest.raises(ValueError, match="label_code must be one of"):
+    with pytest.raises(UserError, match="label_code must be one of"):
         cgan_generator(8, label_code="projection")  # G has no features to project on
 
 
@@ -159,7 +159,7 @@ def test_self_conditioned_generate_draws_clusters_by_size_and_is_seeded(tmp_path
     assert not np.allclose(a, c)
     z = np.random.default_rng(0).standard_normal((3, 8)).astype("float32")
     assert not np.allclose(exp.generate(z=z, labels=[0, 0, 0]), exp.generate(z=z, labels=[K - 1] * 3))
-    with pytest.raises(ValueError, match=f"between 0 and {K - 1} \\(cluster ids\\)"):
+    with pytest.raises(UserError, match=f"between 0 and {K - 1} \\(cluster ids\\)"):
         exp.generate(z=z, labels=[0, 1, K])
     scores = exp.evaluate(n=200)
     assert "label_agreement" not in scores and np.isfinite(scores["fid"])
@@ -170,11 +170,11 @@ def test_plain_dcgan_is_lesson_02_and_self_conditioning_needs_clusters(tmp_path)
                    latent_dim=8, batch_size=16, steps=2)
     assert len(exp.generator.inputs) == 1 and isinstance(exp.data, np.ndarray) and not exp.labels.takes_labels
     assert exp.generate(5).shape == (5, 28, 28, 1)
-    with pytest.raises(ValueError, match="not conditional"):
+    with pytest.raises(UserError, match="not conditional"):
         exp.generate(z=np.zeros((2, 8), "float32"), labels=[0, 1])
-    with pytest.raises(ValueError, match="unknown setting 'clusters' for dcgan"):
+    with pytest.raises(UserError, match="unknown setting 'clusters' for dcgan"):
         ImageGAN("dcgan", quick=True, out_dir=tmp_path / "x", clusters=5)
-    with pytest.raises(ValueError, match="clusters must be at least 2.*`dcgan`"):
+    with pytest.raises(UserError, match="clusters must be at least 2.*`dcgan`"):
         tiny_self_conditioned(tmp_path / "y", clusters=0)
 
 
@@ -193,7 +193,7 @@ def test_lesson_03_keeps_its_settings():
     cgan = LESSONS["cgan"].settings
     assert "clusters" not in cgan and cgan["label_code"] == "onehot" and cgan["wrong_label_fraction"] == 0.5
     assert cgan["steps"] == 6000 and cgan["batch_size"] == 64 and LESSONS["cgan"].quick["steps"] == 150
-    with pytest.raises(ValueError, match="unknown setting"):
+    with pytest.raises(UserError, match="unknown setting"):
         ImageGAN("cgan", quick=True, clusters=3)
 
 

@@ -3,6 +3,7 @@ import numpy as np
 import pytest
 from conftest import changed, make_tiny_gan, weights_of
 
+from gan_lessons import UserError
 from gan_lessons.models import build_gan, mlp_discriminator, mlp_generator
 from gan_lessons.steps import gan_step
 from gan_lessons.training import CheckpointError, History, NonFiniteLossError, fit, load_checkpoint
@@ -58,7 +59,7 @@ def test_finished_checkpoint_is_loaded_not_retrained(real_images, tmp_path):
 
 def test_checkpoint_of_other_models_is_refused(real_images, tmp_path):
     _fit(make_tiny_gan(), real_images, steps=2, out_dir=tmp_path)
-    with pytest.raises(ValueError, match="holds models"):
+    with pytest.raises(UserError, match="holds models"):
         load_checkpoint(tmp_path, {"generator": make_tiny_gan()["generator"]})
 
 
@@ -120,12 +121,12 @@ def test_snapshots_are_taken_from_the_start_to_the_end(real_images):
     ({"steps": -1}, "steps must be"),
 ])
 def test_fit_rejects_bad_settings(real_images, kwargs, message):
-    with pytest.raises(ValueError, match=message):
+    with pytest.raises(UserError, match=message):
         _fit(make_tiny_gan(), real_images, **kwargs)
 
 
 def test_fit_rejects_data_of_different_lengths(real_images):
-    with pytest.raises(ValueError, match="same length"):
+    with pytest.raises(UserError, match="same length"):
         _fit(make_tiny_gan(), (real_images, np.zeros(10)))
 
 
