@@ -14,7 +14,7 @@ import keras
 import numpy as np
 from keras import layers
 
-from . import DATA_DIR, UserError
+from . import DATA_DIR
 from .data import check_image_batch, load_mnist
 
 CLASSIFIER_PATH = DATA_DIR / "mnist_classifier.weights.h5"
@@ -61,7 +61,7 @@ def test_accuracy_after_training(images, labels, steps=600, batch_size=64, seed=
     images = check_image_batch(images, (28, 28, 1), value_range=(0.0, 1.0))
     labels = np.asarray(labels).reshape(-1)
     if len(labels) != len(images):
-        raise UserError(f"got {len(labels)} labels for {len(images)} images")
+        raise ValueError(f"got {len(labels)} labels for {len(images)} images")
     keras.utils.set_random_seed(seed)
     model = build_classifier()
     model.compile(keras.optimizers.Adam(1e-3), "sparse_categorical_crossentropy", metrics=["accuracy"])
@@ -112,9 +112,9 @@ def frechet_distance(features_a, features_b):
     """||mu_a - mu_b||^2 + Tr(S_a + S_b - 2 (S_a^1/2 S_b S_a^1/2)^1/2) between two feature sets."""
     features_a, features_b = np.asarray(features_a, "float64"), np.asarray(features_b, "float64")
     if features_a.ndim != 2 or features_b.ndim != 2 or features_a.shape[1] != features_b.shape[1]:
-        raise UserError(f"need two (N, D) feature arrays with the same D, got {features_a.shape} and {features_b.shape}")
+        raise ValueError(f"need two (N, D) feature arrays with the same D, got {features_a.shape} and {features_b.shape}")
     if min(len(features_a), len(features_b)) < 2:
-        raise UserError("need at least two samples in each set to estimate a covariance")
+        raise ValueError("need at least two samples in each set to estimate a covariance")
     mu_a, mu_b = features_a.mean(0), features_b.mean(0)
     cov_a, cov_b = np.cov(features_a, rowvar=False), np.cov(features_b, rowvar=False)
     root_a = _sqrt_psd(cov_a)
@@ -126,7 +126,7 @@ def inception_score(probs, eps=1e-12):
     """exp(mean KL(p(y|x) || p(y))) for class probabilities (N, K); between 1 and K."""
     probs = np.asarray(probs, "float64")
     if probs.ndim != 2:
-        raise UserError(f"probs must be (N, K), got shape {probs.shape}")
+        raise ValueError(f"probs must be (N, K), got shape {probs.shape}")
     marginal = probs.mean(0, keepdims=True)
     kl = np.sum(probs * (np.log(probs + eps) - np.log(marginal + eps)), axis=1)
     return float(np.exp(kl.mean()))
@@ -151,7 +151,7 @@ def confusion_matrix(asked, probs, n_classes=10):
     asked = np.asarray(asked).reshape(-1)
     read = np.argmax(np.asarray(probs), axis=1)
     if len(asked) != len(read):
-        raise UserError(f"got {len(asked)} requested labels for {len(read)} samples")
+        raise ValueError(f"got {len(asked)} requested labels for {len(read)} samples")
     return np.bincount(asked * n_classes + read, minlength=n_classes * n_classes).reshape(n_classes, n_classes)
 
 
@@ -185,7 +185,7 @@ def spearman(a, b):
     ranks (tied values share their mean rank). +1: b rises whenever a does; -1: b falls; 0: no order."""
     a, b = np.asarray(a, dtype="float64").ravel(), np.asarray(b, dtype="float64").ravel()
     if len(a) != len(b) or len(a) < 3:
-        raise UserError(f"spearman needs two sequences of the same length, at least 3, got {len(a)} and {len(b)}")
+        raise ValueError(f"spearman needs two sequences of the same length, at least 3, got {len(a)} and {len(b)}")
 
     def ranks(x):
         r = np.empty(len(x))
@@ -200,7 +200,7 @@ def loss_at_snapshots(history, key):
     """``(steps, values)``: for each snapshot of ``history`` after the first, its step and the mean of the
     loss ``key`` over the steps since the previous snapshot (the loss that goes with those samples)."""
     if key not in history.logs:
-        raise UserError(f"the history has no loss {key!r}; it logs {', '.join(k for k in history.logs if k != 'step')}")
+        raise ValueError(f"the history has no loss {key!r}; it logs {', '.join(k for k in history.logs if k != 'step')}")
     steps, values = np.asarray(history.logs["step"]), np.asarray(history.logs[key], dtype="float64")
     snaps = history.snapshot_steps
     means = [values[(steps > lo) & (steps <= hi)].mean() for lo, hi in zip(snaps[:-1], snaps[1:])]
@@ -219,11 +219,11 @@ def mode_coverage(points, modes, sigma):
     """
     points, modes = np.asarray(points, "float64"), np.asarray(modes, "float64")
     if points.ndim != 2 or modes.ndim != 2 or points.shape[1] != modes.shape[1]:
-        raise UserError(f"need points (N, D) and modes (K, D) with the same D, got {points.shape} and {modes.shape}")
+        raise ValueError(f"need points (N, D) and modes (K, D) with the same D, got {points.shape} and {modes.shape}")
     if not len(points):
-        raise UserError("need at least one sample")
+        raise ValueError("need at least one sample")
     if not np.isfinite(points).all():
-        raise UserError("the samples contain NaN or inf: the generator diverged")
+        raise ValueError("the samples contain NaN or inf: the generator diverged")
     distances = np.linalg.norm(points[:, None, :] - modes[None, :, :], axis=-1)
     nearest = distances.argmin(1)
     good = distances[np.arange(len(points)), nearest] <= 3 * sigma
@@ -244,7 +244,7 @@ def mode_coverage(points, modes, sigma):
 def _rgb_batch(images, name):
     images = check_image_batch(images, np.shape(images)[1:], value_range=(0.0, 1.0), name=name)
     if images.ndim != 4 or images.shape[-1] != 3:
-        raise UserError(f"{name} must be RGB images shaped (N, H, W, 3) in [0, 1], got shape {images.shape}")
+        raise ValueError(f"{name} must be RGB images shaped (N, H, W, 3) in [0, 1], got shape {images.shape}")
     return images.astype("float64")
 
 
@@ -252,7 +252,7 @@ def mean_absolute_error(images, targets):
     """Mean over pixels and channels of |images - targets|, per image (N,); both in [0, 1]."""
     images, targets = _rgb_batch(images, "images"), _rgb_batch(targets, "targets")
     if images.shape != targets.shape:
-        raise UserError(f"images {images.shape} and targets {targets.shape} must have the same shape")
+        raise ValueError(f"images {images.shape} and targets {targets.shape} must have the same shape")
     return np.abs(images - targets).mean(axis=(1, 2, 3))
 
 
@@ -284,7 +284,7 @@ def hue_histogram(images, bins=24):
     summing to 1, or all zeros when no pixel has any colour. Images (N, H, W, 3) in [0, 1]."""
     images = _rgb_batch(images, "images")
     if not isinstance(bins, (int, np.integer)) or isinstance(bins, bool) or bins < 1:
-        raise UserError(f"bins must be a positive int, got {bins!r}")
+        raise ValueError(f"bins must be a positive int, got {bins!r}")
     high, low = images.max(-1), images.min(-1)
     chroma = high - low  # = saturation × value in HSV
     r, g, b = images[..., 0], images[..., 1], images[..., 2]

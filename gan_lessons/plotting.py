@@ -5,8 +5,6 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import numpy as np
 
-from . import UserError
-
 
 def tile(images, ncols=None, pad=1, pad_value=1.0):
     """Arrange images (N, H, W, C) in [0, 1] (or uint8) into one (rows*H, ncols*W, C) array."""
@@ -16,7 +14,7 @@ def tile(images, ncols=None, pad=1, pad_value=1.0):
     if images.ndim == 3:
         images = images[..., None]
     if images.ndim != 4:
-        raise UserError(f"expected images shaped (N, H, W) or (N, H, W, C), got {images.shape}")
+        raise ValueError(f"expected images shaped (N, H, W) or (N, H, W, C), got {images.shape}")
     n, h, w, c = images.shape
     ncols = ncols or int(np.ceil(np.sqrt(n)))
     nrows = int(np.ceil(n / ncols))
@@ -69,9 +67,9 @@ def points_image(points, lim, size=128, marks=()):
     pixel, ``marks`` (e.g. the true modes) as grey crosses; the square [-lim, lim]^2, y upwards."""
     points = np.asarray(points, dtype="float32")
     if points.ndim != 2 or points.shape[1] != 2:
-        raise UserError(f"expected points shaped (N, 2), got {points.shape}")
+        raise ValueError(f"expected points shaped (N, 2), got {points.shape}")
     if not lim or lim <= 0:
-        raise UserError(f"lim must be a positive half-width of the square to draw, got {lim!r}")
+        raise ValueError(f"lim must be a positive half-width of the square to draw, got {lim!r}")
 
     def pixels(xy):
         xy = np.asarray(xy, dtype="float32").reshape(-1, 2)
@@ -100,7 +98,7 @@ def save_gif(history, path, n_images=36, ncols=6, max_frames=16, scale=1, durati
     from PIL import Image, ImageDraw
 
     if not history.snapshots:
-        raise UserError("this history has no snapshots: pass sample= and snapshot_every= to fit()")
+        raise ValueError("this history has no snapshots: pass sample= and snapshot_every= to fit()")
     points = history.snapshots[0].ndim == 2
     if points and lim is None:
         lim = 1.1 * max(float(np.abs(s).max()) for s in history.snapshots) or 1.0

@@ -142,7 +142,7 @@ def test_confusion_matrix_counts_asked_against_read():
     probs = np.eye(10)[[3, 3, 5, 1]]
     m = confusion_matrix([3, 4, 5, 1], probs)
     assert m.sum() == 4 and m[3, 3] == 1 and m[4, 3] == 1 and m[5, 5] == 1 and m[1, 1] == 1
-    with pytest.raises(UserError, match="requested labels"):
+    with pytest.raises(ValueError, match="requested labels"):
         confusion_matrix([1, 2], probs)
 
 

@@ -20,7 +20,7 @@ def test_frechet_distance_matches_the_closed_form_for_scaled_gaussians():
 
 
 def test_frechet_distance_refuses_mismatched_features():
-    with pytest.raises(UserError, match="same D"):
+    with pytest.raises(ValueError, match="same D"):
         frechet_distance(np.zeros((5, 3)), np.zeros((5, 4)))
 
 
@@ -77,7 +77,7 @@ def test_spearman_reads_order_not_values():
     # one swapped pair of 4: 1 - 6 * 2 / (4 * 15) = 0.8; ties share their rank: sqrt(3) / 2
     assert spearman([1, 2, 3, 4], [1, 3, 2, 4]) == pytest.approx(0.8)
     assert spearman([1, 1, 2], [1, 2, 3]) == pytest.approx(np.sqrt(3) / 2)
-    with pytest.raises(UserError, match="same length"):
+    with pytest.raises(ValueError, match="same length"):
         spearman([1, 2, 3], [1, 2])
 
 
@@ -91,5 +91,5 @@ def test_loss_at_snapshots_averages_each_loss_since_the_previous_snapshot():
         h.add_snapshot(step, np.zeros((1, 2)))
     steps, means = loss_at_snapshots(h, "d_loss")
     assert steps.tolist() == [5, 10] and means.tolist() == [3.0, 8.0]  # mean of 1..5, of 6..10
-    with pytest.raises(UserError, match="logs d_loss"):
+    with pytest.raises(ValueError, match="logs d_loss"):
         loss_at_snapshots(h, "w_estimate")

@@ -114,7 +114,7 @@ def test_real_samples_score_like_the_gaussian_says():
     (np.full((5, 2), np.nan), "NaN"),
 ])
 def test_mode_coverage_refuses_bad_input(points, message):
-    with pytest.raises(UserError, match=message):
+    with pytest.raises(ValueError, match=message):
         mode_coverage(points, RING, RING_SIGMA)
 
 

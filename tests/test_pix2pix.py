@@ -73,9 +73,9 @@ def test_translation_metrics():
     assert np.allclose(colorfulness(grey), 0) and (colorfulness(sharp) > 0.1).all()
     scores = translation_scores(blurred, sharp, inputs=sharp)
     assert scores["mae_identity"] == 0 and scores["sharpness_ratio"] < 0.7
-    with pytest.raises(UserError, match=r"must lie in \[0, 1\]"):
+    with pytest.raises(ValueError, match=r"must lie in \[0, 1\]"):
         gradient_magnitude(sharp * 2 - 1)
-    with pytest.raises(UserError, match=r"RGB images shaped \(N, H, W, 3\)"):
+    with pytest.raises(ValueError, match=r"RGB images shaped \(N, H, W, 3\)"):
         gradient_magnitude(sharp[..., :1])
 
 

@@ -4,7 +4,6 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from gan_lessons import UserError
 from gan_lessons.plotting import points_image, save_gif, tile
 from gan_lessons.training import History
 
@@ -26,7 +25,7 @@ def test_tile_lays_images_out_in_rows():
     grid = tile(images, ncols=2, pad=1, pad_value=0.5)
     assert grid.shape == (3 * 3 + 1, 2 * 4 + 1, 1)
     assert grid[7:9, 1:4].min() == 1.0 and grid[7:9, 5:8].max() == 0.5  # image 4 alone in the last row
-    with pytest.raises(UserError, match="expected images"):
+    with pytest.raises(ValueError, match="expected images"):
         tile(np.zeros((2, 3)))
 
 
@@ -56,9 +55,9 @@ def test_gif_of_point_snapshots_draws_where_the_points_are(tmp_path):
 
 
 def test_points_image_refuses_bad_input():
-    with pytest.raises(UserError, match="expected points"):
+    with pytest.raises(ValueError, match="expected points"):
         points_image(np.zeros((4, 3)), lim=1.0)
-    with pytest.raises(UserError, match="lim must be"):
+    with pytest.raises(ValueError, match="lim must be"):
         points_image(np.zeros((4, 2)), lim=0)
-    with pytest.raises(UserError, match="no snapshots"):
+    with pytest.raises(ValueError, match="no snapshots"):
         save_gif(History(), "x.gif")

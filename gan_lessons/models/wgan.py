@@ -29,7 +29,7 @@ def _check_clip(clip):
         return None
     if isinstance(clip, bool) or not isinstance(clip, (int, float)) or not clip > 0:
         raise UserError(f"clip must be a positive number c (weights are kept in [-c, c]; Arjovsky et al. "
-                         f"use 0.01) or None for no clipping, got {clip!r}")
+                        f"use 0.01) or None for no clipping, got {clip!r}")
     return float(clip)
 
 
@@ -239,11 +239,11 @@ def build_wgan(generator, critic, c_optimizer, g_optimizer, loss="wasserstein", 
         raise UserError(f"loss must be one of {', '.join(CRITIC_LOSSES)}, got {loss!r}")
     if isinstance(gradient_penalty, bool) or not isinstance(gradient_penalty, (int, float)) or gradient_penalty < 0:
         raise UserError(f"gradient_penalty must be a number λ >= 0 (Gulrajani et al. use 10; 0 = off), "
-                         f"got {gradient_penalty!r}")
+                        f"got {gradient_penalty!r}")
     g_out, c_in = tuple(generator.outputs[0].shape[1:]), tuple(critic.inputs[0].shape[1:])
     if g_out != c_in:
         raise UserError(f"the generator makes samples of shape {g_out} but the critic reads {c_in}; "
-                         "build both for the same sample shape")
+                        "build both for the same sample shape")
     critic.trainable = True
     real = keras.Input(shape=c_in, name="real")
     fake = keras.Input(shape=c_in, name="fake")
