@@ -52,10 +52,12 @@ def test_clusters_are_deterministic_for_a_seed_and_cover_every_id():
 def test_bad_cluster_requests_are_refused(x, k, message):
     with pytest.raises(UserError, match=message):
         cluster_images(x, k)
-    if k == 2:  # a good k: then the other settings are checked
-        for bad in ({"pca_dims": 0}, {"iters": 1.5}):
-            with pytest.raises(UserError, match="pca_dims and iters must be positive ints"):
-                cluster_images(np.zeros((10, 6, 6)), 2, **bad)
+
+
+@pytest.mark.parametrize("bad", [{"pca_dims": 0}, {"iters": 1.5}])
+def test_bad_pca_and_iteration_settings_are_refused(bad):
+    with pytest.raises(UserError, match="pca_dims and iters must be positive ints"):
+        cluster_images(np.zeros((10, 6, 6)), 2, **bad)
 
 
 def test_mnist_clusters_group_similar_digits(mnist):
