@@ -6,7 +6,7 @@ from .. import UserError
 
 
 def check_positive_ints(name, values, length=None):
-    """Return ``values`` as a tuple of positive ints, or raise a ValueError that says what is wrong."""
+    """Return ``values`` as a tuple of positive ints, or raise a UserError that says what is wrong."""
     if isinstance(values, int):
         values = (values,)
     try:
@@ -18,6 +18,15 @@ def check_positive_ints(name, values, length=None):
     if length is not None and len(values) != length:
         raise UserError(f"{name} must have {length} entries, got {values!r}")
     return values
+
+
+def check_same_sample_shape(generator, reader, what="discriminator"):
+    """Refuse a ``reader`` (D or a critic) that does not read the samples ``generator`` makes."""
+    g_out, r_in = tuple(generator.outputs[0].shape[1:]), tuple(reader.inputs[0].shape[1:])
+    if g_out != r_in:
+        raise UserError(f"the generator makes samples of shape {g_out} but the {what} reads {r_in}; "
+                        "build both for the same sample shape")
+    return r_in
 
 
 def hinge_generator_loss(y_true, y_pred):
@@ -55,13 +64,7 @@ def build_gan(generator, discriminator, d_optimizer, g_optimizer, loss="binary_c
     under Keras 3 the flag is read when each train function is first traced, so the classic
     "freeze once before compiling" recipe leaves D untrained (lesson 01 shows it).
     """
-    g_out = tuple(generator.outputs[0].shape[1:])
-    d_in = tuple(discriminator.inputs[0].shape[1:])
-    if g_out != d_in:
-        raise UserError(
-            f"the generator makes samples of shape {g_out} but the discriminator reads {d_in}; "
-            "build both for the same image shape"
-        )
+    check_same_sample_shape(generator, discriminator)
     if len(discriminator.inputs) != len(generator.inputs):
         raise UserError(
             f"the generator takes {len(generator.inputs)} input(s) and the discriminator "

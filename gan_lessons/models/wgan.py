@@ -18,7 +18,7 @@ import keras
 from keras import layers, ops
 
 from .. import UserError
-from .gan import check_positive_ints
+from .gan import check_positive_ints, check_same_sample_shape
 from .toy import _check_scale
 
 CRITIC_LOSSES = ("wasserstein", "hinge")
@@ -240,10 +240,7 @@ def build_wgan(generator, critic, c_optimizer, g_optimizer, loss="wasserstein", 
     if isinstance(gradient_penalty, bool) or not isinstance(gradient_penalty, (int, float)) or gradient_penalty < 0:
         raise UserError(f"gradient_penalty must be a number λ >= 0 (Gulrajani et al. use 10; 0 = off), "
                         f"got {gradient_penalty!r}")
-    g_out, c_in = tuple(generator.outputs[0].shape[1:]), tuple(critic.inputs[0].shape[1:])
-    if g_out != c_in:
-        raise UserError(f"the generator makes samples of shape {g_out} but the critic reads {c_in}; "
-                        "build both for the same sample shape")
+    c_in = check_same_sample_shape(generator, critic, "critic")
     critic.trainable = True
     real = keras.Input(shape=c_in, name="real")
     fake = keras.Input(shape=c_in, name="fake")
