@@ -6,10 +6,10 @@ import json
 import numpy as np
 import pytest
 
-from gan_lessons import UserError
+from gan_lessons import UserError, set_seed
 from gan_lessons.__main__ import main
 from gan_lessons.lessons import LESSONS, ImageGAN, augmentation_experiment, lesson_config, load_experiment
-from gan_lessons.lessons.base import Built, adam
+from gan_lessons.lessons.base import Built, adam, read_description
 from gan_lessons.steps import with_jitter
 
 TINY_CGAN = dict(g_channels=[8, 4], d_channels=[4, 8], latent_dim=8, g_label_dim=4, batch_size=16, steps=2,
@@ -39,15 +39,11 @@ def test_overrides_are_checked_and_converted():
 
 @pytest.mark.parametrize("seed", [-1, 1.5, True])
 def test_a_bad_seed_is_refused(seed):
-    from gan_lessons import set_seed
-
     with pytest.raises(UserError, match="seed must be a non-negative int"):
         set_seed(seed)
 
 
 def test_a_damaged_experiment_description_says_what_to_do(tmp_path):
-    from gan_lessons.lessons.base import read_description
-
     (tmp_path / "experiment.json").write_text('{"lesson": "mlp_gan", ')  # cut short, as by a crash
     with pytest.raises(UserError, match=r"experiment.json is damaged .*: delete .* or pass another out_dir / --out"):
         read_description(tmp_path)
