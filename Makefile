@@ -60,14 +60,14 @@ test-backends: install-backends
 # What CI runs of it (issue 18 allows a subset while the whole CI must stay under 30 minutes): on each of JAX
 # and torch, the Keras canary (D moves in its own step, not in G's), the driver (exact resume, NaN stop, both
 # networks learn), every step function's "each call moves only its own networks" test (cGAN, DCGAN, the 2-D
-# methods, Pix2Pix and its L1 step, CycleGAN, the three WGANs), the spectrally normalised D, and the exact
-# resume of DCGAN (hinge, spectral norm, decay, EMA), of the self-conditioned DCGAN and of CycleGAN (image
-# pools); then lesson 01 in quick mode. Left to the TensorFlow job, which runs them for every backend in
+# methods, InfoGAN, Pix2Pix and its L1 step, CycleGAN, the three WGANs), the spectrally normalised D, and the
+# exact resume of DCGAN (hinge, spectral norm, decay, EMA), of the self-conditioned DCGAN, of InfoGAN and of
+# CycleGAN (image pools); then lesson 01 in quick mode. Left to the TensorFlow job, which runs them for every backend in
 # subprocesses whatever KERAS_BACKEND is: the data-parallel test (always JAX) and the gradient penalty's closed
 # form (each backend).
 BACKEND_CI_TESTS = tests/test_keras_canary.py tests/test_training.py
-BACKEND_CI_STEP_TESTS = tests/test_cgan.py tests/test_dcgan.py tests/test_mode_collapse.py tests/test_pix2pix.py \
-  tests/test_cyclegan.py tests/test_wgan.py
+BACKEND_CI_STEP_TESTS = tests/test_cgan.py tests/test_dcgan.py tests/test_infogan.py tests/test_mode_collapse.py \
+  tests/test_pix2pix.py tests/test_cyclegan.py tests/test_wgan.py
 BACKEND_CI_STEPS = moves or (resume and not plain_decay) or l1_step or spectrally
 
 test-backends-ci: test-backends-ci-jax test-backends-ci-torch

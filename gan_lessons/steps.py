@@ -51,6 +51,30 @@ def gan_step(models, real_images, rng, real_label=1.0):
     return {"d_loss": d_loss, "g_loss": g_loss}
 
 
+def infogan_step(models, real_images, rng, n_codes=10, real_label=1.0):
+    """One step of InfoGAN (Chen et al. 2016): :func:`gan_step` with a latent code that G must keep readable.
+
+    G takes [z, c], c one of ``n_codes`` values drawn uniformly. D learns as in :func:`gan_step` (it never
+    sees c). Then G and Q's head learn through ``gan = [D(G(z, c)), Q(G(z, c))]``: G to make D answer "real",
+    and both to make c readable from the image (the cross-entropy of Q's guess against c, a lower bound of
+    the information the image keeps about c). D's layers, under Q's head too, are frozen in that step.
+    """
+    G, D, gan = models["generator"], models["discriminator"], models["gan"]
+    n, latent_dim = len(real_images), G.inputs[0].shape[-1]
+    codes = rng.integers(0, n_codes, n).astype("int32")
+    fake_images = G.predict_on_batch([rng.standard_normal((n, latent_dim), dtype="float32"), codes])
+
+    D.trainable = True
+    targets = np.concatenate([np.full((n, 1), real_label), np.zeros((n, 1))]).astype("float32")
+    d_loss = D.train_on_batch(np.concatenate([real_images, fake_images]), targets)
+
+    D.trainable = False
+    codes = rng.integers(0, n_codes, n).astype("int32")
+    z = rng.standard_normal((n, latent_dim), dtype="float32")
+    logs = gan.train_on_batch([z, codes], [np.ones((n, 1), dtype="float32"), codes], return_dict=True)
+    return {"d_loss": d_loss, "g_loss": logs["d_score_loss"], "info_loss": logs["q_logits_loss"]}
+
+
 def _draw_labels(rng, n, n_classes, probs=None):
     """``n`` labels in 0..n_classes-1: uniform, or with the probabilities ``probs``."""
     if probs is None:

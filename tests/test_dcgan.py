@@ -134,8 +134,9 @@ def test_dcgan_lesson_step_trains_d_then_g_and_only_averages_the_ema_copy(tmp_pa
 
 @pytest.mark.parametrize("lesson, kwargs", [("dcgan", {"lr_decay": True}),
                                             ("dcgan", {"loss": "hinge", "spectral_norm": True, "lr_decay": True}),
-                                            ("dcgan_selfcond", {"clusters": 5, "lr_decay": True})],
-                         ids=["plain_decay", "hinge_sn_decay", "selfcond_decay"])
+                                            ("dcgan_selfcond", {"clusters": 5, "lr_decay": True}),
+                                            ("dcgan_infogan", {"codes": 3, "q_hidden": 8, "lr_decay": True})],
+                         ids=["plain_decay", "hinge_sn_decay", "selfcond_decay", "infogan_decay"])
 def test_interrupted_dcgan_run_resumes_exactly_with_lr_schedule_and_ema(tmp_path, lesson, kwargs):
     straight = tiny_dcgan_experiment(tmp_path / "a", lesson, **kwargs)
     assert straight.config["lr_decay"]

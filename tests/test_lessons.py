@@ -17,8 +17,8 @@ TINY_CGAN = dict(g_channels=[8, 4], d_channels=[4, 8], latent_dim=8, g_label_dim
 
 
 def test_every_lesson_has_a_runner_and_quick_mode_changes_only_known_settings():
-    assert list(LESSONS) == ["mlp_gan", "dcgan", "cgan", "mode_collapse", "dcgan_selfcond", "pix2pix", "pix2pix_l1",
-                             "cyclegan", "wgan", "wgan_clip", "wgan_sn"]
+    assert list(LESSONS) == ["mlp_gan", "dcgan", "cgan", "mode_collapse", "dcgan_selfcond", "dcgan_infogan", "pix2pix",
+                             "pix2pix_l1", "cyclegan", "wgan", "wgan_clip", "wgan_sn"]
     for name, lesson in LESSONS.items():
         assert lesson.name == name and set(lesson.quick) <= set(lesson.settings), name
         assert lesson_config(name, quick=True)["steps"] != lesson_config(name, quick=False)["steps"], name

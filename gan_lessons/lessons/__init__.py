@@ -13,7 +13,7 @@ its extras, and lists its entries in ``LESSONS``. The command line, :func:`load_
 A new lesson adds a module here with its ``LESSONS`` and one line in the tuple below.
 """
 
-from . import cgan, cyclegan, dcgan, dcgan_selfcond, mlp_gan, mode_collapse, pix2pix, wgan
+from . import cgan, cyclegan, dcgan, dcgan_selfcond, infogan, mlp_gan, mode_collapse, pix2pix, wgan
 from .base import Experiment, Lesson, read_description, registered
 from .cgan import augmentation_experiment
 from .cyclegan import CycleGAN
@@ -22,7 +22,7 @@ from .pix2pix import Translation
 from .runs import ClusterLabels, DigitLabels, ImageGAN, NoLabels, NotTrainedError, Run
 
 LESSONS = {lesson.name: lesson
-           for module in (mlp_gan, dcgan, cgan, mode_collapse, dcgan_selfcond, pix2pix, cyclegan, wgan)
+           for module in (mlp_gan, dcgan, cgan, mode_collapse, dcgan_selfcond, infogan, pix2pix, cyclegan, wgan)
            for lesson in module.LESSONS}
 
 

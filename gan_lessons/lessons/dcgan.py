@@ -55,13 +55,26 @@ PLAIN = {
 }
 
 
+def network_kwargs(config):
+    """The keyword arguments of the DCGAN builders (G's, D's) that the lesson's settings fix."""
+    c = config
+    return (dict(channels=c["g_channels"], kernel_size=c["kernel_size"], extra_convs=c["g_extra_convs"]),
+            dict(channels=c["d_channels"], kernel_size=c["kernel_size"], dropout=c["dropout"]))
+
+
+def generator_and_copy(generator):
+    """G and its weight-averaged copy ``generator_ema``, which starts as G: ``generator(name=...)`` builds each."""
+    G, G_ema = generator(name="generator"), generator(name="generator_ema")
+    G_ema.set_weights(G.get_weights())
+    return G, G_ema
+
+
 def build_dcgan(config, labels=None, n_classes=0, label_probs=None):
     """G, D, composite and an EMA copy of G; conditional on ``labels`` (one per training digit, values
     0..n_classes-1) when they are given, with the asked labels drawn with ``label_probs`` (None: uniform)."""
     c = config
     (x_train, _), _ = load_mnist()
-    g_kwargs = dict(channels=c["g_channels"], kernel_size=c["kernel_size"], extra_convs=c["g_extra_convs"])
-    d_kwargs = dict(channels=c["d_channels"], kernel_size=c["kernel_size"], dropout=c["dropout"])
+    g_kwargs, d_kwargs = network_kwargs(c)
     d_loss, g_loss, sigmoid = gan_loss(c["loss"])
     if labels is None:
         generator = functools.partial(dcgan_generator, c["latent_dim"], activation=c["g_activation"],
@@ -78,8 +91,7 @@ def build_dcgan(config, labels=None, n_classes=0, label_probs=None):
         step = functools.partial(cgan_step, real_label=c["real_label"], n_classes=n_classes, label_probs=label_probs,
                                  wrong_label_fraction=c["wrong_label_fraction"])
         data = (scale_images(x_train), labels)
-    G, G_ema = generator(name="generator"), generator(name="generator_ema")
-    G_ema.set_weights(G.get_weights())
+    G, G_ema = generator_and_copy(generator)
     gan = build_gan(G, D, adam(c, "d"), adam(c, "g"), loss=d_loss, g_loss=g_loss)
     models = {"generator": G, "discriminator": D, "gan": gan, "generator_ema": G_ema}
     return models, with_ema(step, c["ema_decay"]), data

@@ -128,3 +128,23 @@ def _projection_discriminator(n_classes, image_shape, name, logits=False, **dcga
                                                      name="d_label_projection")(y))
     logit = layers.Add()([layers.Dense(1)(h), layers.Dot(axes=1)([label_vector, h])])
     return keras.Model([x, y], logit if logits else layers.Activation("sigmoid")(logit), name=name)
+
+
+def infogan_discriminator(n_codes=10, image_shape=(28, 28, 1), q_hidden=64, name="discriminator", **dcgan_kwargs):
+    """InfoGAN's D and Q (Chen et al. 2016) on one DCGAN discriminator. Returns ``(D, DQ)``:
+
+    * ``D``: the DCGAN discriminator as it is, image -> score (it never sees the code);
+    * ``DQ``: image -> [D's score, the logits of the latent code], one pass through D's layers: Q is a small
+      head (Dense ``q_hidden`` + LeakyReLU + Dense ``n_codes``) on D's flattened features, the network that
+      tries to read back which code G was given.
+
+    Q's head belongs to ``DQ`` only, so ``D.trainable = False`` freezes D's layers and leaves Q's head trainable.
+    ``dcgan_kwargs`` (channels, kernel_size, dropout, logits) go to :func:`dcgan_discriminator`.
+    """
+    (n_codes, q_hidden) = check_positive_ints("n_codes, q_hidden", (n_codes, q_hidden), length=2)
+    if n_codes < 2:
+        raise UserError(f"an InfoGAN needs at least 2 codes, got {n_codes}; without a code it is lesson 02's DCGAN")
+    D = dcgan_discriminator(image_shape, name=name, **dcgan_kwargs)
+    features = D.layers[-2].output  # after Flatten
+    q = layers.Dense(n_codes, name="q_logits")(layers.LeakyReLU(0.2)(layers.Dense(q_hidden, name="q_hidden")(features)))
+    return D, keras.Model(D.inputs, [D.outputs[0], q], name="discriminator_and_q")

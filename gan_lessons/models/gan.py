@@ -82,3 +82,32 @@ def build_gan(generator, discriminator, d_optimizer, g_optimizer, loss="binary_c
     discriminator.trainable = False
     gan.compile(optimizer=g_optimizer, loss=loss if g_loss is None else g_loss)
     return gan
+
+
+def build_infogan(generator, discriminator, dq, d_optimizer, g_optimizer, loss="binary_crossentropy",
+                  g_loss=None, info_weight=1.0):
+    """Compile ``discriminator`` and return InfoGAN's compiled composite ``[z, code] -> [D(x), Q(x)]``,
+    x = G(z, code), with ``dq`` from :func:`~gan_lessons.models.cgan.infogan_discriminator`.
+
+    The composite's loss is G's loss on D's score plus ``info_weight`` times the cross-entropy between Q's
+    logits and the code (Chen et al. 2016: λ = 1 for a categorical code). The step function toggles
+    ``discriminator.trainable`` as for :func:`build_gan`; Q's head stays trainable, so the composite moves
+    G and Q's head, and D's own step moves D.
+    """
+    check_same_sample_shape(generator, discriminator)
+    if len(generator.inputs) != 2:
+        raise UserError(f"an InfoGAN generator takes [z, code], got {len(generator.inputs)} input(s)")
+    if isinstance(info_weight, bool) or not isinstance(info_weight, (int, float)) or info_weight < 0:
+        raise UserError(f"info_weight must be a number >= 0 (0: the code is not learnt), got {info_weight!r}")
+    discriminator.trainable = True
+    discriminator.compile(optimizer=d_optimizer, loss=loss)
+    inputs = [keras.Input(shape=tuple(t.shape[1:]), dtype=t.dtype, name=name)
+              for t, name in zip(generator.inputs, ("z", "code"))]
+    score, code_logits = dq(generator(inputs))
+    outputs = [keras.layers.Identity(name=name)(t) for t, name in ((score, "d_score"), (code_logits, "q_logits"))]
+    gan = keras.Model(inputs, outputs, name="gan")  # named outputs: Keras reports each one's loss
+    discriminator.trainable = False
+    gan.compile(optimizer=g_optimizer, loss=[loss if g_loss is None else g_loss,
+                                             keras.losses.SparseCategoricalCrossentropy(from_logits=True)],
+                loss_weights=[1.0, float(info_weight)])
+    return gan
