@@ -61,7 +61,7 @@ def infogan_step(models, real_images, rng, n_codes=10, real_label=1.0):
     """
     G, D, gan = models["generator"], models["discriminator"], models["gan"]
     n, latent_dim = len(real_images), G.inputs[0].shape[-1]
-    codes = rng.integers(0, n_codes, n).astype("int32")
+    codes = _draw_labels(rng, n, n_codes)
     fake_images = G.predict_on_batch([rng.standard_normal((n, latent_dim), dtype="float32"), codes])
 
     D.trainable = True
@@ -69,7 +69,7 @@ def infogan_step(models, real_images, rng, n_codes=10, real_label=1.0):
     d_loss = D.train_on_batch(np.concatenate([real_images, fake_images]), targets)
 
     D.trainable = False
-    codes = rng.integers(0, n_codes, n).astype("int32")
+    codes = _draw_labels(rng, n, n_codes)
     z = rng.standard_normal((n, latent_dim), dtype="float32")
     logs = gan.train_on_batch([z, codes], [np.ones((n, 1), dtype="float32"), codes], return_dict=True)
     return {"d_loss": d_loss, "g_loss": logs["d_score_loss"], "info_loss": logs["q_logits_loss"]}
