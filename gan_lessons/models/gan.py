@@ -52,6 +52,12 @@ def gan_loss(name):
     return GAN_LOSSES[name]
 
 
+def _inputs_like(generator):
+    """Fresh inputs for a composite model around ``generator``: z, then its condition(s) (label, code)."""
+    return [keras.Input(shape=tuple(t.shape[1:]), dtype=t.dtype, name="z" if i == 0 else f"condition_{i}")
+            for i, t in enumerate(generator.inputs)]
+
+
 def build_gan(generator, discriminator, d_optimizer, g_optimizer, loss="binary_crossentropy",
               d_metrics=None, g_loss=None):
     """Compile ``discriminator`` and return the compiled composite model ``z -> D(G(z))``
@@ -73,8 +79,7 @@ def build_gan(generator, discriminator, d_optimizer, g_optimizer, loss="binary_c
     discriminator.trainable = True
     discriminator.compile(optimizer=d_optimizer, loss=loss, metrics=d_metrics)
     # G's inputs: z, plus the label for a conditional GAN, which D then reads beside G's sample.
-    inputs = [keras.Input(shape=tuple(t.shape[1:]), dtype=t.dtype, name="z" if i == 0 else f"condition_{i}")
-              for i, t in enumerate(generator.inputs)]
+    inputs = _inputs_like(generator)
     if len(inputs) == 1:
         gan = keras.Model(inputs[0], discriminator(generator(inputs[0])), name="gan")
     else:
@@ -101,8 +106,7 @@ def build_infogan(generator, discriminator, dq, d_optimizer, g_optimizer, loss="
         raise UserError(f"info_weight must be a number >= 0 (0: the code is not learnt), got {info_weight!r}")
     discriminator.trainable = True
     discriminator.compile(optimizer=d_optimizer, loss=loss)
-    inputs = [keras.Input(shape=tuple(t.shape[1:]), dtype=t.dtype, name=name)
-              for t, name in zip(generator.inputs, ("z", "code"))]
+    inputs = _inputs_like(generator)  # z and the code
     score, code_logits = dq(generator(inputs))
     outputs = [keras.layers.Identity(name=name)(t) for t, name in ((score, "d_score"), (code_logits, "q_logits"))]
     gan = keras.Model(inputs, outputs, name="gan")  # named outputs: Keras reports each one's loss
