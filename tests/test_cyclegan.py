@@ -3,7 +3,7 @@
 import keras
 import numpy as np
 import pytest
-from conftest import TINY_TRANSLATOR as TINY, assert_calls_move, changed, patch_lesson, weights_of
+from conftest import TINY_TRANSLATOR as TINY, assert_calls_move, changed, patch_lesson, train_then_translate, weights_of
 
 from gan_lessons import UserError, set_seed
 from gan_lessons.__main__ import main
@@ -243,17 +243,11 @@ def test_pix2pix_translates_one_way_only(tmp_path, monkeypatch):
 
 
 def test_cli_train_then_translate_both_ways(tmp_path, short_cyclegan, capsys):
-    out = tmp_path / "run"
-    assert main(["train", "cyclegan", "--quick", "--out", str(out)]) == 0
-    printed = capsys.readouterr().out
-    assert "cycle_mae_a" in printed and "b2a_mae" in printed
-    assert (out / "samples.png").exists() and (out / "metrics.json").exists()
-    np.savez(tmp_path / "in.npz", images=load_lineart("test")["color"][:7] / 255.0)
-    args = ["translate", str(out), "--input", str(tmp_path / "in.npz"), "--out", str(tmp_path / "o.npz")]
-    assert main(args + ["--direction", "b2a"]) == 0
-    assert "(line art)" in capsys.readouterr().out
-    translated = np.load(tmp_path / "o.npz")["images"]
-    assert translated.shape == (7, 64, 64, 3) and translated.min() >= 0 and translated.max() <= 1
+    colour = load_lineart("test")["color"][:7] / 255.0
+    _, printed = train_then_translate(tmp_path, "cyclegan", colour, capsys, ["cycle_mae_a", "b2a_mae"],
+                                      "--direction", "b2a")
+    assert "(line art)" in printed
     with pytest.raises(SystemExit) as info:
-        main(args + ["--direction", "sideways"])
+        main(["translate", str(tmp_path / "run"), "--input", str(tmp_path / "in.npz"), "--out", str(tmp_path / "o.npz"),
+              "--direction", "sideways"])
     assert info.value.code == 2

@@ -3,7 +3,8 @@
 import keras
 import numpy as np
 import pytest
-from conftest import TINY_TRANSLATOR as TINY, assert_each_call_moves_the_right_network, changed, patch_lesson, weights_of
+from conftest import (TINY_TRANSLATOR as TINY, assert_each_call_moves_the_right_network, changed, patch_lesson,
+                      train_then_translate, weights_of)
 
 from gan_lessons import UserError, set_seed
 from gan_lessons.__main__ import main
@@ -155,16 +156,9 @@ def test_l1_only_baseline_has_no_discriminator(tmp_path, short_pix2pix):
 
 
 def test_cli_train_then_translate(tmp_path, short_pix2pix, capsys):
-    out = tmp_path / "run"
-    assert main(["train", "pix2pix", "--quick", "--out", str(out)]) == 0
-    printed = capsys.readouterr().out
-    assert "mae_identity" in printed and "sharpness_ratio" in printed
-    assert (out / "samples.png").exists() and (out / "metrics.json").exists()
     images = load_lineart("test")["line"][:7] / 255.0
-    np.savez(tmp_path / "in.npz", images=images)
-    assert main(["translate", str(out), "--input", str(tmp_path / "in.npz"), "--out", str(tmp_path / "o.npz")]) == 0
-    translated = np.load(tmp_path / "o.npz")["images"]
-    assert translated.shape == (7, 64, 64, 3) and translated.min() >= 0 and translated.max() <= 1
+    train_then_translate(tmp_path, "pix2pix", images, capsys, ["mae_identity", "sharpness_ratio"])
+    out = tmp_path / "run"
     np.savez(tmp_path / "bad.npz", pictures=images)
     assert main(["translate", str(out), "--input", str(tmp_path / "bad.npz"), "--out", str(tmp_path / "o.npz")]) == 2
     assert "must hold an array `images`" in capsys.readouterr().err
