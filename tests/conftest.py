@@ -91,21 +91,21 @@ def patch_lesson(monkeypatch, name, quick=None, **settings):
         spec, settings={**spec.settings, **settings}, quick={**spec.quick, **(quick or {})}))
 
 
-def train_then_translate(tmp_path, lesson, images, capsys, printed_keys, *translate_args):
-    """``train LESSON --quick`` through the CLI, then ``translate`` ``images`` with the finished run.
+def train_then_translate(out, lesson, images, capsys, printed_keys, *translate_args):
+    """``train LESSON --quick --out OUT`` through the CLI, then ``translate`` ``images`` with the finished run.
 
     Checks that training printed ``printed_keys`` and wrote its picture and metrics, and that the translated
-    images have the input's shape and values in [0, 1]; returns them and what ``translate`` printed."""
+    images have the input's shape and values in [0, 1]. Returns what ``translate`` printed and its command
+    (without ``translate_args``), whose input and output files lie beside ``out``."""
     from gan_lessons.__main__ import main
 
-    out = tmp_path / "run"
     assert main(["train", lesson, "--quick", "--out", str(out)]) == 0
     printed = capsys.readouterr().out
     assert all(key in printed for key in printed_keys), printed
     assert (out / "samples.png").exists() and (out / "metrics.json").exists()
-    np.savez(tmp_path / "in.npz", images=images)
-    args = ["translate", str(out), "--input", str(tmp_path / "in.npz"), "--out", str(tmp_path / "o.npz")]
-    assert main([*args, *translate_args]) == 0
-    translated = np.load(tmp_path / "o.npz")["images"]
+    np.savez(out.parent / "in.npz", images=images)
+    command = ["translate", str(out), "--input", str(out.parent / "in.npz"), "--out", str(out.parent / "o.npz")]
+    assert main([*command, *translate_args]) == 0
+    translated = np.load(out.parent / "o.npz")["images"]
     assert translated.shape == images.shape and translated.min() >= 0 and translated.max() <= 1
-    return translated, capsys.readouterr().out
+    return capsys.readouterr().out, command

@@ -244,10 +244,9 @@ def test_pix2pix_translates_one_way_only(tmp_path, monkeypatch):
 
 def test_cli_train_then_translate_both_ways(tmp_path, short_cyclegan, capsys):
     colour = load_lineart("test")["color"][:7] / 255.0
-    _, printed = train_then_translate(tmp_path, "cyclegan", colour, capsys, ["cycle_mae_a", "b2a_mae"],
-                                      "--direction", "b2a")
+    printed, command = train_then_translate(tmp_path / "run", "cyclegan", colour, capsys, ["cycle_mae_a", "b2a_mae"],
+                                            "--direction", "b2a")
     assert "(line art)" in printed
     with pytest.raises(SystemExit) as info:
-        main(["translate", str(tmp_path / "run"), "--input", str(tmp_path / "in.npz"), "--out", str(tmp_path / "o.npz"),
-              "--direction", "sideways"])
+        main([*command, "--direction", "sideways"])
     assert info.value.code == 2

@@ -157,8 +157,8 @@ def test_l1_only_baseline_has_no_discriminator(tmp_path, short_pix2pix):
 
 def test_cli_train_then_translate(tmp_path, short_pix2pix, capsys):
     images = load_lineart("test")["line"][:7] / 255.0
-    train_then_translate(tmp_path, "pix2pix", images, capsys, ["mae_identity", "sharpness_ratio"])
     out = tmp_path / "run"
+    train_then_translate(out, "pix2pix", images, capsys, ["mae_identity", "sharpness_ratio"])
     np.savez(tmp_path / "bad.npz", pictures=images)
     assert main(["translate", str(out), "--input", str(tmp_path / "bad.npz"), "--out", str(tmp_path / "o.npz")]) == 2
     assert "must hold an array `images`" in capsys.readouterr().err
