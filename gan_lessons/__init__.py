@@ -1,8 +1,9 @@
 """Helpers for the Keras 3 GAN course: data, model builders, one training driver, metrics, plots.
 
-Everything here uses ``keras``, ``keras.ops`` and numpy only, so it runs on any Keras backend
-(TensorFlow is the course default); the two backend-specific pieces are ``models.wgan.input_gradients``
-and a TensorFlow setting in :func:`set_seed`.
+Everything here uses ``keras``, ``keras.ops`` and numpy, so it runs on any Keras backend (TensorFlow is the
+course default); the backend-specific pieces are ``models.wgan.input_gradients`` (one branch per backend),
+:func:`tensorflow_reads_before_updates` (TensorFlow), :func:`data_parallel` (JAX only) and torch's device list
+and global random state (``_devices``, ``training._global_rng_state``).
 """
 
 import os

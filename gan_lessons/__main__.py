@@ -99,7 +99,7 @@ def main(argv=None):
     p.add_argument("lesson", choices=list(LESSONS))
     p.add_argument("--quick", action="store_true", default=None,
                    help="the short CI settings (default: GAN_LESSONS_QUICK, else full)")
-    p.add_argument("--out", default=None, help="checkpoint folder (default checkpoints/LESSON)")
+    p.add_argument("--out", default=None, help="checkpoint folder (default: the repository's checkpoints/LESSON, checkpoints/LESSON-quick in quick mode; GAN_LESSONS_CHECKPOINTS replaces checkpoints/)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--set", type=_setting, action="append", default=[], metavar="KEY=VALUE",
                    help="change one setting of the lesson (repeatable), e.g. --set steps=2000")

@@ -6,7 +6,8 @@ output folder holds no checkpoint of its own, and whose settings are those a pac
 pack copied into that folder as a finished checkpoint: the generators' weights, the history (losses and
 snapshots, so the plots and GIFs are those of the real run) and the experiment's description. The
 discriminators are not shipped: a pretrained run can be shown, sampled and scored, not trained further
-(train it yourself with the mode off, or ``fresh=True``).
+(train it yourself with ``fresh=True`` or in an empty folder: turning the mode off does not retrain a folder
+that has already received the pack).
 
 A pack mirrors a full-mode output folder (``checkpoints/<lesson>``, and lesson 04's run sub-folders): per run
 ``checkpoint.json`` (with ``"pretrained": true`` and the shipped models' names), ``history.npz`` (losses in float32)

@@ -92,7 +92,7 @@ def cgan_step(models, batch, rng, real_label=1.0, n_classes=10, wrong_label_frac
     Reed et al. 2016): a good digit of the wrong class must be rejected too.
 
     ``label_probs`` (n_classes probabilities) makes the asked labels follow the data's label
-    frequencies instead of the uniform draw: lesson 02's self-conditioned GAN asks for clusters of
+    frequencies instead of the uniform draw: lesson 04's self-conditioned GAN asks for clusters of
     unequal size as often as they occur.
     """
     G, D, gan = models["generator"], models["discriminator"], models["gan"]

@@ -181,7 +181,7 @@ def load_checkpoint(out_dir, models):
             load_generators(out_dir, meta, models)
         except (OSError, ValueError, KeyError) as err:
             raise CheckpointError(f"the pretrained weights in {out_dir} do not fit these models ({err}); "
-                                  "delete the folder and train, or turn presentation mode off") from err
+                                  "delete the folder (or pass fresh=True / another --out) and train") from err
         return History.load(out_dir / "history.npz")
     if sorted(models) != meta["models"]:
         raise CheckpointError(

@@ -1,5 +1,6 @@
 """Presentation mode (gan_lessons.pretrained): a pack made from a finished run loads into a fresh folder and
-gives that run's samples; other settings or the mode off train instead; and every pack the course ships still
+gives that run's samples; other settings, or the mode off in an empty folder, train instead (a folder that
+received a pack needs fresh=True); and every pack the course ships still
 fits the networks the code builds today and reproduces its run's last snapshot (or its lesson-04 scores)."""
 
 import json
@@ -59,6 +60,21 @@ def test_other_settings_or_the_mode_off_train_instead(folders, tmp_path, monkeyp
     assert not ImageGAN("mlp_gan", quick=False, out_dir=tmp_path / "class" / "again", **TINY).finished
     fresh = ImageGAN("mlp_gan", quick=False, out_dir=tmp_path / "class" / "mlp_gan", fresh=True, **TINY)
     assert not fresh.finished
+
+
+def test_the_mode_off_still_loads_a_folder_that_received_the_pack_and_fresh_trains_it(folders, tmp_path,
+                                                                                         monkeypatch):
+    """What README and pretrained/README promise a student who switches the mode off after a class."""
+    checkpoints, packs = folders
+    trained_pack(checkpoints)
+    monkeypatch.setattr(pretrained, "CHECKPOINT_DIR", tmp_path / "class")  # another machine, nothing trained
+    out = tmp_path / "class" / "mlp_gan"
+    assert ImageGAN("mlp_gan", quick=False, out_dir=out, **TINY).finished  # the pack is copied into out
+    monkeypatch.setenv("GAN_LESSONS_PRETRAINED", "0")
+    assert ImageGAN("mlp_gan", quick=False, out_dir=out, **TINY).finished  # still the pack, not a new training
+    again = ImageGAN("mlp_gan", quick=False, out_dir=out, fresh=True, **TINY)
+    assert not again.finished and again.train(progress=False).step == 4
+    assert not json.loads((out / "checkpoint.json").read_text()).get("pretrained")
 
 
 def test_use_pretrained_switches_the_mode(monkeypatch):

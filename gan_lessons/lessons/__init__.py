@@ -6,7 +6,8 @@ its extras, and lists its entries in ``LESSONS``. The command line, :func:`load_
 
 * :class:`~.base.Experiment`: settings + output folder (every lesson);
   * :class:`~.runs.Run`: one set of networks trained through the shared driver, finished/load;
-    * :class:`~.runs.ImageGAN`: noise -> images (01-03; 07 with a critic), with a label policy;
+    * :class:`~.runs.ImageGAN`: noise -> images (01-03; 04's `dcgan_selfcond` and `dcgan_infogan`; 07 with a
+      critic), with a label policy;
     * :class:`~.pix2pix.Translation`: images -> images (05), and :class:`~.cyclegan.CycleGAN` (06);
   * :class:`~.mode_collapse.ModeCollapseSweep`: many small runs on 2-D points (04).
 

@@ -32,7 +32,7 @@ DCGAN = {
 }
 DCGAN_QUICK = {"steps": 150, "snapshot_every": 25, "checkpoint_every": 75}
 
-# How a label reaches the conditional networks (lesson 03, and lesson 02's cluster ids).
+# How a label reaches the conditional networks (lesson 03, and the cluster ids of lesson 04's self-conditioned DCGAN).
 LABEL_CODE = {
     "label_code": "onehot",  # G: the label's one-hot vector joined to z (or "embedding", then:)
     "g_label_dim": 16,  # size of the learned code joined to z

@@ -35,7 +35,7 @@ def task_pairs(task, split):
 SETTINGS = {
     "task": "lineart",  # or the exercises "emoji" and "superres" (see TASKS)
     "adversarial": True,
-    "g_channels": [32, 64, 128, 128, 128],  # five halvings: 32 -> 1
+    "g_channels": [32, 64, 128, 128, 128],  # five halvings: 64 -> 2 (32 -> 1 in the 32-px "emoji" exercise)
     "d_channels": [32, 64],  # PatchGAN: each score sees a 16x16 patch (a wider one did worse: results.md)
     "norm": "instance",
     "dropout": 0.5,

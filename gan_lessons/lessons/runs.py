@@ -1,6 +1,7 @@
 """The runs of the lessons that train one set of networks: :class:`Run` (build, train through the
-shared driver, load), :class:`ImageGAN` (noise -> images, lessons 01-03) with its label policy, and
-:class:`Translation` / :class:`CycleGAN` (images -> images, lessons 05-06)."""
+shared driver, load) and :class:`ImageGAN` (noise -> images: lessons 01-03, lesson 04's self-conditioned DCGAN
+and InfoGAN, lesson 07) with its label policies. The image-to-image runs build on :class:`Run` in
+:mod:`.pix2pix` (``Translation``) and :mod:`.cyclegan` (``CycleGAN``)."""
 
 import json
 import time
@@ -133,7 +134,7 @@ class DigitLabels(NoLabels):
 
 
 class ClusterLabels(DigitLabels):
-    """Label policy of a self-conditioned G (lesson 02): it takes [z, cluster id] of k clusters, which are
+    """Label policy of a self-conditioned G (lesson 04): it takes [z, cluster id] of k clusters, which are
     drawn in proportion to the cluster sizes ``probs``, so from outside it is an unconditional GAN (the
     ids are private: ``sample`` writes none)."""
 
@@ -152,7 +153,7 @@ class ClusterLabels(DigitLabels):
 
 
 class ImageGAN(Run):
-    """A GAN that makes images from noise (lessons 01-03). Samples come from the weight-averaged
+    """A GAN that makes images from noise (lessons 01-03, lesson 04's DCGAN variants, 07). Samples come from the weight-averaged
     generator when the lesson keeps one; ``labels`` is the label policy (:class:`NoLabels`,
     :class:`DigitLabels`, :class:`ClusterLabels`) that ``generate``, ``evaluate``, the command line and
     the augmentation experiment all ask."""

@@ -2,7 +2,7 @@
 no BatchNorm), with the three ways of keeping the critic Lipschitz as three lessons: ``wgan`` (gradient
 penalty, Gulrajani et al. 2017: the recommended one), ``wgan_clip`` (weight clipping, Arjovsky et al.
 2017) and ``wgan_sn`` (spectral normalisation + hinge loss, Miyato et al. 2018). Their 2-D versions are
-methods of lesson 04's sweep (``train mode_collapse --set methods='["wgan_gp"]'``)."""
+methods of lesson 04's sweep (``python -m gan_lessons train mode_collapse --set methods='["wgan_gp"]'``)."""
 
 import functools
 
