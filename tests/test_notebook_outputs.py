@@ -1,6 +1,10 @@
-"""Committed notebooks carry no TensorFlow start-up, CUDA or retracing noise and no absolute path."""
+"""Committed notebooks carry no TensorFlow start-up, CUDA or retracing noise and no absolute path, and the
+source code they print is today's."""
 
+import importlib
+import inspect
 import json
+import re
 
 import pytest
 
@@ -13,6 +17,38 @@ NOTEBOOKS = sorted((REPO_ROOT / "notebooks").glob("[0-9]*.ipynb"))
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
 def test_committed_notebook_outputs_are_clean(path):
     assert problems(path) == [], f"run `python -m gan_lessons.notebook_outputs clean {path.relative_to(REPO_ROOT)}`"
+
+
+PRINTED_SOURCE = re.compile(r"print\(inspect\.getsource\(([\w.]+)\)\)")
+WHERE = [importlib.import_module(f"gan_lessons.{m}") for m in (
+    "steps", "models", "models.gan", "models.mlp", "models.dcgan", "models.cgan", "models.toy", "models.pix2pix",
+    "models.cyclegan", "models.wgan")]
+
+
+def _resolve(dotted):
+    first, *rest = dotted.split(".")
+    obj = next(getattr(m, first) for m in WHERE if hasattr(m, first))
+    for attr in rest:
+        obj = getattr(obj, attr)
+    return obj
+
+
+def _printed_sources():
+    for path in NOTEBOOKS:
+        for cell in json.loads(path.read_text())["cells"]:
+            lines = "".join(cell["source"]).strip().splitlines()
+            names = [m[1] for m in map(PRINTED_SOURCE.fullmatch, lines) if m]
+            if cell["cell_type"] == "code" and names and len(names) == len(lines):
+                yield pytest.param(path, names, cell["outputs"], id=f"{path.name}:{'+'.join(names)}")
+
+
+@pytest.mark.parametrize("path, names, outputs", list(_printed_sources()))
+def test_printed_source_is_todays_code(path, names, outputs):
+    """A cell that only prints source code shows the code a re-run would show (outputs are committed from a
+    full run, and the code may change after it)."""
+    printed = "".join(o["text"] if isinstance(o["text"], str) else "".join(o["text"]) for o in outputs)
+    today = "".join(inspect.getsource(_resolve(name)) + "\n" for name in names)
+    assert printed == today, f"{path.name} prints old code: put today's output of that cell ({', '.join(names)}) in it"
 
 
 def test_clean_drops_log_lines_and_writes_paths_relative_to_the_repository(tmp_path):
