@@ -2,8 +2,9 @@
 
 Everything here uses ``keras``, ``keras.ops`` and numpy, so it runs on any Keras backend (TensorFlow is the
 course default); the backend-specific pieces are ``models.wgan.input_gradients`` (one branch per backend),
-:func:`tensorflow_reads_before_updates` (TensorFlow), :func:`data_parallel` (JAX only) and torch's device list
-and global random state (``_devices``, ``training._global_rng_state``).
+:func:`tensorflow_reads_before_updates` and the compiled weight average of ``steps.update_ema`` (TensorFlow),
+:func:`data_parallel` (JAX only) and torch's device list and global random state (``_devices``,
+``training._global_rng_state``).
 """
 
 import os
