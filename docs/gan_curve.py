@@ -4,26 +4,46 @@ has no EMA copy: G only; for the conditional GAN, also how often the classifier 
 is exact, so it is one uninterrupted run. Needs a constant learning rate: with a decaying one the run's
 length changes the schedule.
 
-    .venv/bin/python docs/gan_curve.py LESSON OUT LAST_STEP [--every EVERY] [setting=json ...]
+    .venv/bin/python docs/gan_curve.py LESSON OUT LAST_STEP [--every EVERY] [--ema DECAY] [setting=json ...]
     .venv/bin/python docs/gan_curve.py dcgan checkpoints/dcgan-curve 10000            # lesson 02's settings
     .venv/bin/python docs/gan_curve.py dcgan checkpoints/dcgan-curve-bce 6000 loss='"bce"'
     .venv/bin/python docs/gan_curve.py cgan checkpoints/cgan-curve 6000 lr_decay=false
     .venv/bin/python docs/gan_curve.py mlp_gan checkpoints/mlp_gan-curve 20000 --every 2000
+    .venv/bin/python docs/gan_curve.py mlp_gan checkpoints/mlp_gan-ema 20000 --every 4000 --ema 0.999
 
+``--ema DECAY`` gives lesson 01, which has no EMA copy, one, averaged by ``steps.with_ema(step, DECAY)``
+as lesson 02's: what the copy would buy. The average draws no random numbers, so G's own run is unchanged.
 Prints one JSON line per block (``wall``: seconds of training so far).
 """
 
+import dataclasses
 import json
 import sys
 
 from gan_lessons import UserError
-from gan_lessons.lessons import ImageGAN
+from gan_lessons.lessons import LESSONS, ImageGAN
+from gan_lessons.lessons.base import Built
+from gan_lessons.models import mlp_generator
+from gan_lessons.steps import with_ema
 from gan_lessons.training import fit
 
 lesson, out, last, args = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4:]
 every = 1000
 if args[:1] == ["--every"]:
     every, args = int(args[1]), args[2:]
+if args[:1] == ["--ema"]:
+    if lesson != "mlp_gan":
+        raise UserError(f"--ema is for lesson 01 (mlp_gan), the one without an EMA copy; {lesson} sets its "
+                        "average's decay with ema_decay=...")
+    decay, args, spec = float(args[1]), args[2:], LESSONS[lesson]
+
+    def build_with_ema(config):
+        built = spec.build(config)
+        G_ema = mlp_generator(config["latent_dim"], hidden=config["g_hidden"], name="generator_ema")
+        G_ema.set_weights(built.models["generator"].get_weights())
+        return Built({**built.models, "generator_ema": G_ema}, with_ema(built.step, decay), built.data)
+
+    LESSONS[lesson] = dataclasses.replace(spec, build=build_with_ema)
 overrides = {k: json.loads(v) for k, v in (arg.split("=", 1) for arg in args)}
 run = ImageGAN(lesson, quick=False, seed=0, out_dir=out, steps=last, **overrides)
 if run.config.get("lr_decay"):
