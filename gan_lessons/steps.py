@@ -305,7 +305,8 @@ def update_ema(ema_model, model, decay):
     """Exponential moving average of weights, ``ema = decay * ema + (1 - decay) * model``.
 
     Sampling from an averaged copy of G smooths out the oscillation of the adversarial game
-    (Yazici et al. 2019); the copy is never trained, only averaged.
+    (Yazici et al. 2019); the copy is never trained, only averaged. On TensorFlow the loop over the weights
+    runs compiled (:func:`_compiled_average`), with the same result to the last bit.
     """
     if keras.backend.backend() == "tensorflow":
         _compiled_average(ema_model, model)(decay, 1.0 - decay)
@@ -323,8 +324,8 @@ _COMPILED_AVERAGES = weakref.WeakKeyDictionary()  # ema_model -> (model, its com
 
 def _compiled_average(ema_model, model):
     """TensorFlow: :func:`_average` for this pair of models as one ``tf.function``, traced once. The same
-    operations give the same bits as the eager loop, which dispatches three of them per weight: 10-18 ms
-    a step for lessons 01 and 02's G against 1-3 ms compiled (docs/results.md, session 28)."""
+    operations give the same bits as the eager loop, which dispatches them one by one, three and an assign per
+    weight: 11-31 ms a step for the G of lessons 01-04 against 1-3 ms compiled (docs/results.md, session 28)."""
     import tensorflow as tf
 
     cached = _COMPILED_AVERAGES.get(ema_model)
