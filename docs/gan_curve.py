@@ -12,7 +12,8 @@ length changes the schedule.
     .venv/bin/python docs/gan_curve.py mlp_gan checkpoints/mlp_gan-ema 20000 --every 4000 --ema 0.999
 
 ``--ema DECAY`` gives lesson 01, which has no EMA copy, one, averaged by ``steps.with_ema(step, DECAY)``
-as lesson 02's: what the copy would buy. The average draws no random numbers, so G's own run is unchanged.
+as lesson 02's and added as lessons 05 and 06 add theirs (``lessons.pix2pix.with_averages``): what the copy
+would buy. The average draws no random numbers, so G's own run is unchanged.
 Prints one JSON line per block (``wall``: seconds of training so far).
 """
 
@@ -22,9 +23,8 @@ import sys
 
 from gan_lessons import UserError
 from gan_lessons.lessons import LESSONS, ImageGAN
-from gan_lessons.lessons.base import Built
+from gan_lessons.lessons.pix2pix import with_averages
 from gan_lessons.models import mlp_generator
-from gan_lessons.steps import with_ema
 from gan_lessons.training import fit
 
 lesson, out, last, args = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4:]
@@ -35,13 +35,12 @@ if args[:1] == ["--ema"]:
     if lesson != "mlp_gan":
         raise UserError(f"--ema is for lesson 01 (mlp_gan), the one without an EMA copy; {lesson} sets its "
                         "average's decay with ema_decay=...")
-    decay, args, spec = float(args[1]), args[2:], LESSONS[lesson]
+    average = {"ema_decay": float(args[1]), "ema_warmup": 10}  # with_ema's warm-up, as lesson 02's
+    args, spec = args[2:], LESSONS[lesson]
 
     def build_with_ema(config):
-        built = spec.build(config)
-        G_ema = mlp_generator(config["latent_dim"], hidden=config["g_hidden"], name="generator_ema")
-        G_ema.set_weights(built.models["generator"].get_weights())
-        return Built({**built.models, "generator_ema": G_ema}, with_ema(built.step, decay), built.data)
+        return with_averages(spec.build(config), average, ("generator",), lambda name: mlp_generator(
+            config["latent_dim"], hidden=config["g_hidden"], name=name))
 
     LESSONS[lesson] = dataclasses.replace(spec, build=build_with_ema)
 overrides = {k: json.loads(v) for k, v in (arg.split("=", 1) for arg in args)}
