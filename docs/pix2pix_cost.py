@@ -1,11 +1,11 @@
 """Where lesson 05's Pix2Pix step spends its time, for two PatchGAN widths (TensorFlow, full-mode settings).
 
-    python docs/pix2pix_cost.py [WIDTH ...]      # default: 16,32 32,64 (the lesson's D and session 28's)
+    python docs/pix2pix_cost.py [WIDTH ...]      # default: 16,32 32,64 (the lesson's D since session 29, the one before)
 
-For each width, in one process: the three calls of ``steps.pix2pix_step`` timed apart (G's
-``predict_on_batch``, D's ``train_on_batch`` on real and fake pairs, the composite's ``train_on_batch``;
-30 calls after 5 steps of warm-up), then the whole step in alternating blocks of 10 steps, eight blocks
-(median). Prints Markdown rows for docs/results.md. Time it on free cores.
+For each width, in one process: the lesson's own step (``steps.pix2pix_step``) run 30 times after 5 of
+warm-up, with its three Keras calls timed inside it (G's ``predict_on_batch``, D's ``train_on_batch`` on
+real and fake pairs, the composite's ``train_on_batch``), then the whole step in alternating blocks of 10
+steps, eight blocks (median). Prints Markdown rows for docs/results.md. Time it on free cores.
 """
 import sys
 import tempfile
@@ -16,30 +16,29 @@ import numpy as np
 from gan_lessons.lessons import make_experiment
 
 
-def ms(call, n=30):
-    call()
-    start = time.perf_counter()
-    for _ in range(n):
-        call()
-    return 1000 * (time.perf_counter() - start) / n
+CALLS = {"G predict": ("generator", "predict_on_batch"), "D train": ("discriminator", "train_on_batch"),
+         "composite train": ("gan", "train_on_batch")}
 
 
-def parts(run, inputs, targets):
-    """ms per call of each of the step's three Keras calls, on one fixed batch."""
-    G, D, composite = (run.models[k] for k in ("generator", "discriminator", "gan"))
-    fakes = G.predict_on_batch(inputs)
-    real = np.ones((len(inputs), *D.outputs[0].shape[1:]), "float32")
+def parts(run, batch, rng, steps=30):
+    """ms per step spent in each of the step's three Keras calls, timed inside ``run.step`` itself."""
+    spent = dict.fromkeys(CALLS, 0.0)
 
-    def d_call():
-        D.trainable = True
-        D.train_on_batch([np.concatenate([inputs, inputs]), np.concatenate([targets, fakes])],
-                         np.concatenate([real, 0 * real]))
+    def timed(label, call):
+        def wrapper(*args, **kwargs):
+            start = time.perf_counter()
+            result = call(*args, **kwargs)
+            spent[label] += time.perf_counter() - start
+            return result
+        return wrapper
 
-    def g_call():
-        D.trainable = False
-        composite.train_on_batch(inputs, [real, targets])
-
-    return {"G predict": ms(lambda: G.predict_on_batch(inputs)), "D train": ms(d_call), "composite train": ms(g_call)}
+    for label, (model, method) in CALLS.items():
+        setattr(run.models[model], method, timed(label, getattr(run.models[model], method)))
+    for _ in range(steps):
+        run.step(run.models, batch(run), rng)
+    for model, method in CALLS.values():
+        delattr(run.models[model], method)  # the class's method again
+    return {label: 1000 * seconds / steps for label, seconds in spent.items()}
 
 
 def main(widths):
@@ -55,7 +54,7 @@ def main(widths):
     for run in runs.values():
         for _ in range(5):
             run.step(run.models, batch(run), rng)
-    split = {w: parts(run, *batch(run)) for w, run in runs.items()}
+    split = {w: parts(run, batch, rng) for w, run in runs.items()}
     blocks = {w: [] for w in runs}
     for r in range(8):
         for w in (widths if r % 2 == 0 else widths[::-1]):
