@@ -21,7 +21,9 @@ from pathlib import Path
 def devices():
     import keras
 
-    return keras.backend.backend(), keras.__version__, keras.distribution.list_devices()
+    from gan_lessons import _devices  # keras.distribution lists devices on TensorFlow and JAX; torch asks torch.cuda
+
+    return keras.backend.backend(), keras.__version__, _devices(keras)
 
 
 def gpu_name():
@@ -43,14 +45,20 @@ def figures(folder):
     return ", ".join(f"{k} {metrics[k]:.4g}" for k in keys if isinstance(metrics.get(k), (int, float)))
 
 
+def training_time(folder):
+    """Seconds inside the training loop (the checkpoint's ``wall_time``; lesson 04 keeps one per run)."""
+    times = [json.loads(p.read_text()).get("wall_time", 0) for p in folder.rglob("checkpoint.json")]
+    return f"{sum(times):.0f}" if times else "-"
+
+
 def main(out=Path("checkpoints/gpu-check"), lessons=()):
     backend, version, found = devices()
-    if not any(d.startswith("gpu") for d in found):
+    if not any(d.startswith(("gpu", "cuda")) for d in found):
         sys.exit(f"no GPU visible to Keras ({backend}: {found}); see the README's GPU section")
     from gan_lessons.lessons import LESSONS
 
     print(f"Keras {version}, backend {backend}, devices {found}, GPU {gpu_name()}, Python {platform.python_version()}")
-    print("| lesson | wall time (s) | figures |\n|---|---|---|")
+    print("| lesson | wall time (s) | of it training (s) | figures |\n|---|---|---|---|")
     for lesson in lessons or LESSONS:
         folder = out / lesson
         shutil.rmtree(folder, ignore_errors=True)
@@ -58,7 +66,7 @@ def main(out=Path("checkpoints/gpu-check"), lessons=()):
         subprocess.run([sys.executable, "-m", "gan_lessons", "train", lesson, "--out", str(folder)], check=True,
                        env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", GAN_LESSONS_QUICK="0"),
                        stdout=subprocess.DEVNULL)
-        print(f"| {lesson} | {time.perf_counter() - started:.0f} | {figures(folder)} |", flush=True)
+        print(f"| {lesson} | {time.perf_counter() - started:.0f} | {training_time(folder)} | {figures(folder)} |", flush=True)
 
 
 if __name__ == "__main__":
