@@ -1,0 +1,36 @@
+"""docs/gpu_check.py (`make gpu-check`): it refuses a machine without a GPU, and reads training times from checkpoints."""
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from gan_lessons import _devices
+
+REPO = Path(__file__).resolve().parents[1]
+SPEC = importlib.util.spec_from_file_location("gpu_check", REPO / "docs" / "gpu_check.py")
+gpu_check = importlib.util.module_from_spec(SPEC)
+SPEC.loader.exec_module(gpu_check)
+
+
+def test_it_refuses_to_train_on_the_cpu_and_says_where_to_look():
+    import keras
+
+    if any(d.startswith(("gpu", "cuda")) for d in _devices(keras)):
+        pytest.skip("a GPU is visible here: the check would train every lesson")
+    done = subprocess.run([sys.executable, str(REPO / "docs" / "gpu_check.py"), "/nonexistent"], capture_output=True,
+                          text=True, cwd=REPO, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}, timeout=300)
+    assert done.returncode == 1
+    assert "no GPU visible to Keras" in done.stderr and "README's GPU section" in done.stderr
+    assert not Path("/nonexistent").exists()
+
+
+def test_training_time_adds_every_run_of_a_lesson(tmp_path):
+    assert gpu_check.training_time(tmp_path) == "-"
+    for run, seconds in (("ring/seed0", 10.4), ("grid/seed1", 20.3)):
+        (tmp_path / run).mkdir(parents=True)
+        (tmp_path / run / "checkpoint.json").write_text(json.dumps({"step": 5, "wall_time": seconds}))
+    assert gpu_check.training_time(tmp_path) == "31"
