@@ -16,6 +16,7 @@ import numpy as np
 import gan_lessons.steps as steps
 from gan_lessons.lessons import make_experiment
 from gan_lessons.models import mlp_generator
+from timing import alternating_blocks, random_batch
 
 
 def eager(ema_model, model, decay):
@@ -39,27 +40,19 @@ def per_call(pairs, calls=50):
     return out
 
 
-def whole_step(run, block=10, rounds=6):
+def whole_step(run, rounds=6):
     """Median ms per step of ``run``'s step with each way of averaging, in alternating blocks."""
-    arrays = run.data if isinstance(run.data, tuple) else (run.data,)
-    rng, size = np.random.default_rng(0), run.config["batch_size"]
-
-    def batch():
-        picked = tuple(a[rng.integers(0, len(a), size)] for a in arrays)
-        return picked if len(picked) > 1 else picked[0]
-
+    rng = np.random.default_rng(0)
     for _ in range(3):
-        run.step(run.models, batch(), rng)
-    times = {label: [] for label in AVERAGES}
-    for r in range(rounds):
-        for label in (list(AVERAGES) if r % 2 == 0 else list(AVERAGES)[::-1]):
-            steps.update_ema = AVERAGES[label]  # what with_ema calls
-            start = time.perf_counter()
-            for _ in range(block):
-                run.step(run.models, batch(), rng)
-            times[label].append(1000 * (time.perf_counter() - start) / block)
+        run.step(run.models, random_batch(run, rng), rng)
+
+    def step(label):
+        steps.update_ema = AVERAGES[label]  # what with_ema calls
+        run.step(run.models, random_batch(run, rng), rng)
+
+    times = alternating_blocks(AVERAGES, step, rounds)
     steps.update_ema = AVERAGES["compiled"]
-    return {label: float(np.median(t)) for label, t in times.items()}
+    return times
 
 
 def size(pairs):

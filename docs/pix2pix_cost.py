@@ -14,13 +14,14 @@ import time
 import numpy as np
 
 from gan_lessons.lessons import make_experiment
+from timing import alternating_blocks, random_batch
 
 
 CALLS = {"G predict": ("generator", "predict_on_batch"), "D train": ("discriminator", "train_on_batch"),
          "composite train": ("gan", "train_on_batch")}
 
 
-def parts(run, batch, rng, steps=30):
+def parts(run, rng, steps=30):
     """ms per step spent in each of the step's three Keras calls, timed inside ``run.step`` itself."""
     spent = dict.fromkeys(CALLS, 0.0)
 
@@ -35,7 +36,7 @@ def parts(run, batch, rng, steps=30):
     for label, (model, method) in CALLS.items():
         setattr(run.models[model], method, timed(label, getattr(run.models[model], method)))
     for _ in range(steps):
-        run.step(run.models, batch(run), rng)
+        run.step(run.models, random_batch(run, rng), rng)
     for model, method in CALLS.values():
         delattr(run.models[model], method)  # the class's method again
     return {label: 1000 * seconds / steps for label, seconds in spent.items()}
@@ -45,29 +46,17 @@ def main(widths):
     runs = {w: make_experiment("pix2pix", False, 0, tempfile.mkdtemp(), d_channels=[int(c) for c in w.split(",")])
             for w in widths}
     rng = np.random.default_rng(0)
-
-    def batch(run):
-        x, y = run.data
-        picked = rng.integers(0, len(x), run.config["batch_size"])
-        return x[picked], y[picked]
-
     for run in runs.values():
         for _ in range(5):
-            run.step(run.models, batch(run), rng)
-    split = {w: parts(run, batch, rng) for w, run in runs.items()}
-    blocks = {w: [] for w in runs}
-    for r in range(8):
-        for w in (widths if r % 2 == 0 else widths[::-1]):
-            run, start = runs[w], time.perf_counter()
-            for _ in range(10):
-                run.step(run.models, batch(run), rng)
-            blocks[w].append(100 * (time.perf_counter() - start))
+            run.step(run.models, random_batch(run, rng), rng)
+    split = {w: parts(run, rng) for w, run in runs.items()}
+    whole = alternating_blocks(widths, lambda w: runs[w].step(runs[w].models, random_batch(runs[w], rng), rng), 8)
     print("| D channels | D weights | G predict | D train | composite train | whole step (median of 8 x 10) |")
     print("|---|---|---|---|---|---|")
     for w, run in runs.items():
         p = split[w]
         print(f"| ({w.replace(',', ', ')}) | {run.models['discriminator'].count_params():,} | {p['G predict']:.0f} ms | "
-              f"{p['D train']:.0f} ms | {p['composite train']:.0f} ms | {np.median(blocks[w]):.0f} ms |")
+              f"{p['D train']:.0f} ms | {p['composite train']:.0f} ms | {whole[w]:.0f} ms |")
 
 
 if __name__ == "__main__":
