@@ -1,12 +1,13 @@
 """GPU check: every lesson trained in full mode on this machine's accelerator, one after the other,
 with wall times and figures printed as a Markdown table for docs/results.md.
 
-    make gpu-check                         # or: python docs/gpu_check.py [OUT_DIR] [LESSON ...]
+    KERAS_BACKEND=jax make gpu-check       # or: python docs/gpu_check.py [OUT_DIR] [LESSON ...]
 
 It first refuses to run without a GPU (Keras would silently train on the CPU), and records what it ran
 on: backend, devices, GPU name and driver (nvidia-smi), package versions. The README's GPU route is
-what it checks: `pip install -r requirements.txt` then `pip install "tensorflow[and-cuda]"` in the
-same environment (or a JAX/torch GPU build with KERAS_BACKEND set).
+what it checks: `pip install -r requirements.txt`, then `pip install "jax[cuda13]"` in the same
+environment and KERAS_BACKEND=jax (run on an H200 in session 30: lessons 02 and 05, docs/results.md),
+or a torch GPU build, or `pip install "tensorflow[and-cuda]"` (not yet run on a GPU).
 """
 import json
 import os
