@@ -88,7 +88,8 @@ test-backends-ci-%: install-backends
 ci: install install-backends
 	$(MAKE) -j2 --output-sync=target unit notebooks test-backends-ci-jax test-backends-ci-torch
 
-# Every lesson in full mode on this machine's GPU, timed, as a Markdown table (see docs/gpu_check.py).
+# Every lesson in full mode on this machine's GPU, timed, as a Markdown table (see docs/gpu_check.py). The route
+# checked on a GPU (session 30): pip install "jax[cuda13]" in .venv, then KERAS_BACKEND=jax make gpu-check.
 gpu-check: install
 	$(BIN)/python docs/gpu_check.py
 
