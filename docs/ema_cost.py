@@ -16,7 +16,7 @@ import numpy as np
 import gan_lessons.steps as steps
 from gan_lessons.lessons import make_experiment
 from gan_lessons.models import mlp_generator
-from timing import alternating_blocks, random_batch
+from timing import alternating_blocks, random_step
 
 
 def eager(ema_model, model, decay):
@@ -44,11 +44,11 @@ def whole_step(run, rounds=6):
     """Median ms per step of ``run``'s step with each way of averaging, in alternating blocks."""
     rng = np.random.default_rng(0)
     for _ in range(3):
-        run.step(run.models, random_batch(run, rng), rng)
+        random_step(run, rng)
 
     def step(label):
         steps.update_ema = AVERAGES[label]  # what with_ema calls
-        run.step(run.models, random_batch(run, rng), rng)
+        random_step(run, rng)
 
     times = alternating_blocks(AVERAGES, step, rounds)
     steps.update_ema = AVERAGES["compiled"]

@@ -48,13 +48,20 @@ def figures(folder):
 
 def training_time(folder):
     """Seconds inside the training loop (the checkpoint's ``wall_time``; lesson 04 keeps one per run)."""
-    times = [json.loads(p.read_text()).get("wall_time", 0) for p in folder.rglob("checkpoint.json")]
+    from gan_lessons.training import read_checkpoint
+
+    times = [read_checkpoint(path.parent).get("wall_time", 0) for path in folder.rglob("checkpoint.json")]
     return f"{sum(times):.0f}" if times else "-"
+
+
+def gpus(found):
+    """The GPUs among Keras's device names (``gpu:0`` on TensorFlow and JAX, ``cuda:0`` on torch)."""
+    return [d for d in found if d.startswith(("gpu", "cuda"))]
 
 
 def main(out=Path("checkpoints/gpu-check"), lessons=()):
     backend, version, found = devices()
-    if not any(d.startswith(("gpu", "cuda")) for d in found):
+    if not gpus(found):
         sys.exit(f"no GPU visible to Keras ({backend}: {found}); see the README's GPU section")
     from gan_lessons.lessons import LESSONS
 

@@ -14,7 +14,7 @@ import time
 import numpy as np
 
 from gan_lessons.lessons import make_experiment
-from timing import alternating_blocks, random_batch
+from timing import alternating_blocks, random_step
 
 
 CALLS = {"G predict": ("generator", "predict_on_batch"), "D train": ("discriminator", "train_on_batch"),
@@ -36,7 +36,7 @@ def parts(run, rng, steps=30):
     for label, (model, method) in CALLS.items():
         setattr(run.models[model], method, timed(label, getattr(run.models[model], method)))
     for _ in range(steps):
-        run.step(run.models, random_batch(run, rng), rng)
+        random_step(run, rng)
     for model, method in CALLS.values():
         delattr(run.models[model], method)  # the class's method again
     return {label: 1000 * seconds / steps for label, seconds in spent.items()}
@@ -48,9 +48,9 @@ def main(widths):
     rng = np.random.default_rng(0)
     for run in runs.values():
         for _ in range(5):
-            run.step(run.models, random_batch(run, rng), rng)
+            random_step(run, rng)
     split = {w: parts(run, rng) for w, run in runs.items()}
-    whole = alternating_blocks(widths, lambda w: runs[w].step(runs[w].models, random_batch(runs[w], rng), rng), 8)
+    whole = alternating_blocks(widths, lambda w: random_step(runs[w], rng), 8)
     print("| D channels | D weights | G predict | D train | composite train | whole step (median of 8 x 10) |")
     print("|---|---|---|---|---|---|")
     for w, run in runs.items():

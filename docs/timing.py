@@ -1,5 +1,5 @@
-"""Shared by the cost scripts in docs/ (ema_cost.py, pix2pix_cost.py): a random training batch and the
-alternating-blocks timer that compares variants in one process."""
+"""Shared by the cost scripts in docs/ (ema_cost.py, pix2pix_cost.py): a random training batch, one step on
+it, and the alternating-blocks timer that compares variants in one process."""
 import time
 
 import numpy as np
@@ -13,6 +13,11 @@ def random_batch(run, rng):
     shared = rng.integers(0, len(arrays[0]), size)
     part = tuple(a[shared if aligned else rng.integers(0, len(a), size)] for a in arrays)
     return part if len(part) > 1 else part[0]
+
+
+def random_step(run, rng):
+    """One training step of ``run`` (its own step function) on a :func:`random_batch`."""
+    run.step(run.models, random_batch(run, rng), rng)
 
 
 def alternating_blocks(labels, step, rounds, block=10):
