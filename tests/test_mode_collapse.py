@@ -14,7 +14,7 @@ from gan_lessons import UserError, set_seed
 from gan_lessons.__main__ import main
 from gan_lessons.data import sample_toy, toy_modes
 from gan_lessons.lessons import ModeCollapseSweep, lesson_config, mode_collapse
-from gan_lessons.lessons.mode_collapse import build_toy_gan
+from gan_lessons.lessons.mode_collapse import build_toy_gan, coverage_along
 from gan_lessons.metrics import mode_coverage
 from gan_lessons.models import MinibatchStd, packed_generator, toy_discriminator, toy_generator
 from gan_lessons.steps import gan_step, with_packing
@@ -97,6 +97,17 @@ def test_high_quality_means_within_three_sigma_and_only_those_capture_modes():
 def test_no_high_quality_sample_captures_nothing():
     scores = mode_coverage(np.zeros((10, 2)), RING, RING_SIGMA)  # the centre of the ring
     assert scores["modes"] == 0 and scores["high_quality"] == 0.0 and math.isnan(scores["reverse_kl"])
+
+
+def test_coverage_along_scores_each_snapshot_in_its_order():
+    history = History()
+    history.add_snapshot(0, np.zeros((40, 2)))                               # the untrained blob at the centre
+    history.add_snapshot(200, np.repeat(RING[[3]], 40, axis=0))              # collapsed on one mode
+    history.add_snapshot(400, np.concatenate([np.repeat(RING, 4, axis=0), np.zeros((8, 2))]))  # 8 modes, 32 of 40
+    steps, modes, quality = coverage_along(history, "ring")
+    assert steps.tolist() == [0, 200, 400]
+    assert modes.tolist() == [0, 1, 8]
+    assert quality.tolist() == [0.0, 1.0, 0.8]
 
 
 def test_real_samples_score_like_the_gaussian_says():

@@ -133,6 +133,16 @@ def _toy_run(config, run_dir, dataset, method, seed, progress=False):
     return mode_coverage(points, *toy_modes(dataset)), history, points
 
 
+def coverage_along(history, dataset):
+    """(steps, modes captured, high-quality share) of each snapshot of a lesson-04 run's ``history``, scored
+    with :func:`~gan_lessons.metrics.mode_coverage` as its final samples are. A run can end with every mode
+    and still have spent most of its training collapsed on one; only the snapshots say so."""
+    modes, sigma = toy_modes(dataset)
+    scores = [mode_coverage(points, modes, sigma) for points in history.snapshots]
+    return (np.asarray(history.snapshot_steps), np.array([s["modes"] for s in scores], dtype=int),
+            np.array([s["high_quality"] for s in scores]))
+
+
 @contextlib.contextmanager
 def _single_threaded_children():
     """Processes started inside this block use one thread for their maths (TensorFlow and
