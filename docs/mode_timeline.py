@@ -1,7 +1,7 @@
 """Modes captured along each run of a lesson-04 sweep: for every seed of one (dataset, method), the modes and
-% high-quality samples of its 500-point snapshots (``mode_coverage``, as the final scores), and the share of
-snapshots in which the generator held at most one mode (collapsed): ``lessons.mode_collapse.coverage_along``. A run that ends with 8 modes may have
-spent most of its training collapsed; the final table cannot say so.
+% high-quality samples of its 500-point snapshots (``lessons.mode_collapse.coverage_along``: ``mode_coverage``,
+as the final scores), and the share of snapshots in which the generator held at most one mode (collapsed). A
+run that ends with 8 modes may have spent most of its training collapsed; the final table cannot say so.
 
     .venv/bin/python docs/mode_timeline.py SWEEP_DIR [DATASET] [METHOD] [--columns N]
     .venv/bin/python docs/mode_timeline.py checkpoints/mode_collapse ring vanilla
