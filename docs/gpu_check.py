@@ -6,7 +6,7 @@ with wall times and figures printed as a Markdown table for docs/results.md.
 It first refuses to run without a GPU (Keras would silently train on the CPU), and records what it ran
 on: backend, devices, GPU name and driver (nvidia-smi), package versions. The README's GPU route is
 what it checks: `pip install -r requirements.txt`, then `pip install "jax[cuda13]"` in the same
-environment and KERAS_BACKEND=jax (run on an H200 in session 30: lessons 02 and 05, docs/results.md),
+environment and KERAS_BACKEND=jax (run on an H200 in sessions 30 and 32: lessons 02, 05, 06, 07; docs/results.md),
 or a torch GPU build, or `pip install "tensorflow[and-cuda]"` (not yet run on a GPU).
 """
 import json
