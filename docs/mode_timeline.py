@@ -11,7 +11,7 @@ SWEEP_DIR is the folder of ``train mode_collapse`` (or a pack of it in ``pretrai
 vanilla, 16 columns (snapshots evenly picked, the last one included).
 """
 
-import sys
+import argparse
 from pathlib import Path
 
 import numpy as np
@@ -21,15 +21,15 @@ from gan_lessons.lessons.mode_collapse import coverage_along
 from gan_lessons.training import History
 
 
-def main(argv):
-    columns = 16
-    if "--columns" in argv:
-        k = argv.index("--columns")
-        columns, argv = int(argv[k + 1]), argv[:k] + argv[k + 2:]
-    if not argv:
-        raise UserError(__doc__)
-    sweep, dataset, method = (argv + ["ring", "vanilla"][len(argv) - 1:])[:3]
-    paths = sorted(Path(sweep).glob(f"{dataset}_{method}_seed*/history.npz"))
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("sweep", type=Path)
+    parser.add_argument("dataset", nargs="?", default="ring")
+    parser.add_argument("method", nargs="?", default="vanilla")
+    parser.add_argument("--columns", type=int, default=16)
+    args = parser.parse_args(argv)
+    sweep, dataset, method, columns = args.sweep, args.dataset, args.method, args.columns
+    paths = sorted(sweep.glob(f"{dataset}_{method}_seed*/history.npz"))
     if not paths:
         raise UserError(f"no {dataset}_{method}_seed*/history.npz in {sweep}: train the sweep first "
                         "(python -m gan_lessons train mode_collapse --out DIR)")
@@ -44,4 +44,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    main(sys.argv[1:])
+    main()
