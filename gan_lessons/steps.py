@@ -130,7 +130,7 @@ def pix2pix_step(models, batch, rng):
        (all-ones patch map, the true image): cross-entropy + λ · mean absolute error.
 
     Returns D's loss and both parts of G's loss (``g_gan``, ``g_l1``, unweighted). ``rng`` is unused:
-    G's only noise is its dropout, as in the paper.
+    G has no noise input (the paper's only noise is the U-Net's dropout; lesson 05 trains without it).
     """
     G, D, composite = models["generator"], models["discriminator"], models["gan"]
     inputs, targets = batch
