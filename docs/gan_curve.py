@@ -1,48 +1,34 @@
-"""Quality along one run of lesson 01, 02 or 03: FID-style and IS of the EMA copy and of G as is (lesson 01
-has no EMA copy: G only; for the conditional GAN, also how often the classifier reads the digit asked for),
+"""Quality along one run of lesson 01, 02 or 03: FID-style and IS of the EMA copy and of G as is (with
+``ema_decay=0``, G only; for the conditional GAN, also how often the classifier reads the digit asked for),
 10,000 samples each, every EVERY steps (default 1,000). The run is trained EVERY steps at a time; resuming
 is exact, so it is one uninterrupted run. Needs a constant learning rate: with a decaying one the run's
 length changes the schedule.
 
-    .venv/bin/python docs/gan_curve.py LESSON OUT LAST_STEP [--every EVERY] [--ema DECAY] [setting=json ...]
+    .venv/bin/python docs/gan_curve.py LESSON OUT LAST_STEP [--every EVERY] [setting=json ...]
     .venv/bin/python docs/gan_curve.py dcgan checkpoints/dcgan-curve 10000            # lesson 02's settings
     .venv/bin/python docs/gan_curve.py dcgan checkpoints/dcgan-curve-bce 6000 loss='"bce"'
     .venv/bin/python docs/gan_curve.py cgan checkpoints/cgan-curve 6000 lr_decay=false
     .venv/bin/python docs/gan_curve.py mlp_gan checkpoints/mlp_gan-curve 20000 --every 2000
-    .venv/bin/python docs/gan_curve.py mlp_gan checkpoints/mlp_gan-ema 20000 --every 4000 --ema 0.999
+    .venv/bin/python docs/gan_curve.py mlp_gan checkpoints/mlp_gan-old 20000 --every 4000 dropout=0.3 real_label=0.9 ema_decay=0
 
-``--ema DECAY`` gives lesson 01, which has no EMA copy, one, averaged by ``steps.with_ema(step, DECAY)``
-as lesson 02's and added as lessons 05 and 06 add theirs (``lessons.pix2pix.with_averages``): what the copy
-would buy. The average draws no random numbers, so G's own run is unchanged.
+Before session 34, lesson 01 had no average (its old settings: the last line, with ``ema_decay=0``) and this script
+gave it one with ``--ema DECAY``; lesson 01's settings now hold it (``ema_decay``, ``ema_warmup``), built as
+lessons 05 and 06 build theirs (``lessons.base.with_averages``), so ``--ema 0.999`` is now ``ema_decay=0.999``.
+The average draws no random numbers, so G's own run is the same with or without it.
 Prints one JSON line per block (``wall``: seconds of training so far).
 """
 
-import dataclasses
 import json
 import sys
 
 from gan_lessons import UserError
-from gan_lessons.lessons import LESSONS, ImageGAN
-from gan_lessons.lessons.pix2pix import with_averages
-from gan_lessons.models import mlp_generator
+from gan_lessons.lessons import ImageGAN
 from gan_lessons.training import fit
 
 lesson, out, last, args = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4:]
 every = 1000
 if args[:1] == ["--every"]:
     every, args = int(args[1]), args[2:]
-if args[:1] == ["--ema"]:
-    if lesson != "mlp_gan":
-        raise UserError(f"--ema is for lesson 01 (mlp_gan), the one without an EMA copy; {lesson} sets its "
-                        "average's decay with ema_decay=...")
-    average = {"ema_decay": float(args[1]), "ema_warmup": 10}  # with_ema's warm-up, as lesson 02's
-    args, spec = args[2:], LESSONS[lesson]
-
-    def build_with_ema(config):
-        return with_averages(spec.build(config), average, ("generator",), lambda name: mlp_generator(
-            config["latent_dim"], hidden=config["g_hidden"], name=name))
-
-    LESSONS[lesson] = dataclasses.replace(spec, build=build_with_ema)
 overrides = {k: json.loads(v) for k, v in (arg.split("=", 1) for arg in args)}
 run = ImageGAN(lesson, quick=False, seed=0, out_dir=out, steps=last, **overrides)
 if run.config.get("lr_decay"):

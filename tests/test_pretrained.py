@@ -36,7 +36,8 @@ def test_a_pack_loads_the_runs_generator_and_history_into_an_empty_folder(folder
     checkpoints, packs = folders
     original = trained_pack(checkpoints)
     assert sorted(p.name for p in (packs / "mlp_gan").iterdir()) == [
-        "checkpoint.json", "experiment.json", "generator.weights.h5", "history.npz"]  # no D, no optimizer
+        "checkpoint.json", "experiment.json", "generator.weights.h5", "generator_ema.weights.h5",
+        "history.npz"]  # G and its average; no D, no optimizer
     monkeypatch.setattr(pretrained, "CHECKPOINT_DIR", tmp_path / "class")  # another machine, nothing trained
     shown = ImageGAN("mlp_gan", quick=False, out_dir=tmp_path / "class" / "mlp_gan", **TINY)
     assert shown.finished

@@ -10,6 +10,7 @@ from typing import Callable
 import keras
 
 from .. import CHECKPOINT_DIR, UserError, quick_mode
+from ..steps import with_ema
 
 # experiment.json: 1 = no "format" key (before settings were versioned); 2 = this layout.
 DESCRIPTION_FORMAT = 2
@@ -73,6 +74,18 @@ def adam(config, network, decay_steps=None):
     if decay_steps:
         rate = keras.optimizers.schedules.PolynomialDecay(rate, decay_steps, end_learning_rate=0.0)
     return keras.optimizers.Adam(rate, beta_1=config["beta_1"])
+
+
+def with_averages(built, config, generators, builder):
+    """``built`` with a weight-averaged copy ``<name>_ema`` of each of ``generators`` (made by
+    ``builder(name)``, starting from G's weights) and its step folding G into it, if ``ema_decay`` > 0."""
+    if not config["ema_decay"]:
+        return built
+    for name in generators:
+        built.models[f"{name}_ema"] = copy = builder(f"{name}_ema")
+        copy.set_weights(built.models[name].get_weights())
+    built.step = with_ema(built.step, config["ema_decay"], generators, warmup=config["ema_warmup"])
+    return built
 
 
 def registered(lesson):

@@ -6,8 +6,8 @@ from ..data import scale_images, unpaired
 from ..metrics import mean_absolute_error, translation_scores
 from ..models import ImagePool, build_cyclegan, patchgan_discriminator, unet_generator
 from ..steps import cyclegan_step
-from .base import Built, Lesson, adam
-from .pix2pix import Translation, task_pairs, with_averages
+from .base import Built, Lesson, adam, with_averages
+from .pix2pix import Translation, task_pairs
 
 SETTINGS = {
     "task": "lineart",  # lesson 05's tasks: A = its inputs, B = its targets

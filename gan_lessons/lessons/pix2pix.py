@@ -10,8 +10,8 @@ import numpy as np
 from .. import UserError
 from ..data import check_image_batch, load_emoji, load_lineart, pixelate, scale_images
 from ..models import build_pix2pix, patchgan_discriminator, unet_generator
-from ..steps import l1_step, pix2pix_step, with_ema, with_jitter
-from .base import Built, Lesson, adam
+from ..steps import l1_step, pix2pix_step, with_jitter
+from .base import Built, Lesson, adam, with_averages
 from .runs import Run
 
 # task -> (what the generator reads, what it makes)
@@ -60,18 +60,6 @@ SETTINGS = {
     "checkpoint_every": 1000,
 }
 QUICK = {"steps": 50, "snapshot_every": 25, "checkpoint_every": 50}
-
-
-def with_averages(built, config, generators, builder):
-    """``built`` with a weight-averaged copy ``<name>_ema`` of each of ``generators`` (made by
-    ``builder(name)``, starting from G's weights) and its step folding G into it, if ``ema_decay`` > 0."""
-    if not config["ema_decay"]:
-        return built
-    for name in generators:
-        built.models[f"{name}_ema"] = copy = builder(f"{name}_ema")
-        copy.set_weights(built.models[name].get_weights())
-    built.step = with_ema(built.step, config["ema_decay"], generators, warmup=config["ema_warmup"])
-    return built
 
 
 def build(config):
