@@ -48,6 +48,23 @@ def changed(before, after):
     return any(not np.array_equal(a, b) for a, b in zip(before, after))
 
 
+def train_beside_its_average(plain, make_averaged):
+    """Train ``plain`` (a run without an average), then build (``make_averaged()``) and train the same run with
+    its copy ``generator_ema``; check that G trains exactly as without the copy, and that the copy moved and
+    differs from G. Returns the averaged run. (One run built and trained after the other: on torch, Keras'
+    unseeded Dropout draws from torch's global generator, which the other run would otherwise advance.)"""
+    plain.train(progress=False)
+    averaged = make_averaged()
+    assert set(averaged.models) == set(plain.models) | {"generator_ema"}
+    G, E = averaged.models["generator"], averaged.models["generator_ema"]
+    start = weights_of(E)
+    averaged.train(progress=False)
+    for a, b in zip(weights_of(plain.models["generator"]), weights_of(G)):
+        np.testing.assert_array_equal(a, b)  # G trains exactly as without the copy
+    assert changed(start, weights_of(E)) and changed(weights_of(G), weights_of(E))
+    return averaged
+
+
 def spy_train_on_batch(key, models, watched, log):
     """Wrap models[key].train_on_batch to record which of the ``watched`` networks each call changes."""
     original = models[key].train_on_batch

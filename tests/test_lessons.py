@@ -5,7 +5,7 @@ import json
 
 import numpy as np
 import pytest
-from conftest import changed, weights_of
+from conftest import train_beside_its_average
 
 from gan_lessons import UserError, set_seed
 from gan_lessons.__main__ import main
@@ -194,15 +194,9 @@ def test_lesson_01_samples_from_a_moving_average_of_g_that_never_feeds_back_into
     tiny = dict(latent_dim=8, g_hidden=[16], d_hidden=[16], batch_size=16, steps=6, snapshot_every=3,
                 checkpoint_every=3, learning_rate=0.02)  # big steps: G moves away from where its average lags
     plain = ImageGAN("mlp_gan", quick=True, out_dir=tmp_path / "plain", ema_decay=0.0, **tiny)
-    plain.train(progress=False)
-    averaged = ImageGAN("mlp_gan", quick=True, out_dir=tmp_path / "ema", **tiny)  # the lesson's default: an average
-    assert set(averaged.models) == set(plain.models) | {"generator_ema"}
-    G, E = averaged.models["generator"], averaged.models["generator_ema"]
-    start = weights_of(E)
-    averaged.train(progress=False)
-    for a, b in zip(weights_of(plain.models["generator"]), weights_of(G)):
-        np.testing.assert_array_equal(a, b)  # G trains exactly as without the copy
-    assert changed(start, weights_of(E)) and changed(weights_of(G), weights_of(E))
+    averaged = train_beside_its_average(  # the lesson's default: an average
+        plain, lambda: ImageGAN("mlp_gan", quick=True, out_dir=tmp_path / "ema", **tiny))
+    E = averaged.models["generator_ema"]
     z = np.random.default_rng(3).standard_normal((5, 8)).astype("float32")
     np.testing.assert_allclose(averaged.generate(z=z), (E.predict_on_batch(z) + 1) / 2, atol=1e-6)  # the copy samples
     assert np.abs(averaged.generate(z=z) - plain.generate(z=z)).max() > 1e-3
