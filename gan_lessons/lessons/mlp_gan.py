@@ -27,14 +27,16 @@ QUICK = {"steps": 500, "snapshot_every": 50, "checkpoint_every": 250}
 
 
 def build(config):
-    G = mlp_generator(config["latent_dim"], hidden=config["g_hidden"])
+    def generator(name="generator"):
+        return mlp_generator(config["latent_dim"], hidden=config["g_hidden"], name=name)
+
+    G = generator()
     D = mlp_discriminator(hidden=config["d_hidden"], dropout=config["dropout"])
     gan = build_gan(G, D, adam(config, "d"), adam(config, "g"))
     (x_train, _), _ = load_mnist()
     step = functools.partial(gan_step, real_label=config["real_label"])
     built = Built({"generator": G, "discriminator": D, "gan": gan}, step, scale_images(x_train))
-    return with_averages(built, config, ["generator"], lambda name: mlp_generator(
-        config["latent_dim"], hidden=config["g_hidden"], name=name))
+    return with_averages(built, config, ["generator"], generator)  # the copy: the same G, built after D
 
 
 LESSONS = (Lesson("mlp_gan", ImageGAN, SETTINGS, QUICK, build, "01: the original GAN, two MLPs on MNIST"),)
