@@ -13,7 +13,7 @@ from conftest import assert_calls_move, changed, weights_of
 
 from gan_lessons import UserError, set_seed
 from gan_lessons.__main__ import main
-from gan_lessons.lessons import lesson_config
+from gan_lessons.lessons import ImageGAN, lesson_config
 from gan_lessons.lessons.mode_collapse import build_toy_gan
 from gan_lessons.lessons.wgan import lipschitz, wgan_models, wgan_optimizers
 from gan_lessons.models import ClipConstraint, build_wgan, conv_critic, toy_critic, toy_generator
@@ -332,3 +332,18 @@ def test_gradient_penalty_matches_its_closed_form_on_each_backend(backend, modul
     assert result["grad_error"] < 1e-5
     np.testing.assert_allclose(result["penalty"], result["expected"], rtol=1e-5)
     assert abs(result["norm_after"] - 1) < 0.5 * abs(result["norm_before"] - 1)
+
+
+def test_lesson_07_scores_its_snapshots_on_1000_samples_and_shows_the_first_64(tmp_path):
+    # The Spearman of the notebook ranks snapshots by FID-style: 1,000 samples each, of which the grid and
+    # the GIF show the first 64, the very images a 64-sample run shows.
+    small = dict(quick=True, steps=2, snapshot_every=1, c_channels=[4, 8], g_channels=[8, 4])
+    scored = ImageGAN("wgan", out_dir=tmp_path / "scored", **small)
+    plain = ImageGAN("wgan", out_dir=tmp_path / "plain", snapshot_samples=64, **small)
+    scored_history, plain_history = scored.train(progress=False), plain.train(progress=False)
+    assert [s.shape for s in scored_history.snapshots] == [(1000, 28, 28, 1)] * 3
+    for big, grid in zip(scored_history.snapshots, plain_history.snapshots):
+        assert grid.shape == (64, 28, 28, 1) and np.array_equal(big[:64], grid)
+    assert scored.sample_grid().shape == plain.sample_grid().shape
+    with pytest.raises(UserError, match="snapshot_samples must be at least 64"):
+        ImageGAN("wgan", out_dir=tmp_path / "few", snapshot_samples=10, **small)

@@ -162,9 +162,13 @@ class ImageGAN(Run):
         self.labels = built.labels or NoLabels()
         self.generator = self.models.get("generator_ema", self.models["generator"])
         latent_dim = self.generator.inputs[0].shape[-1]
-        # What the snapshots show, the same all along.
-        self.fixed_z = np.random.default_rng(self.seed).standard_normal((self.labels.n_snapshot, latent_dim))
-        self.fixed_z = self.fixed_z.astype("float32")
+        # What the snapshots show, the same all along: the grid's samples first, then (setting
+        # ``snapshot_samples``) more of them, enough to score each snapshot (lesson 07).
+        n = self.config.get("snapshot_samples", self.labels.n_snapshot)
+        if n < self.labels.n_snapshot:
+            raise UserError(f"snapshot_samples must be at least {self.labels.n_snapshot}, the samples of the grid; "
+                            f"got {n}")
+        self.fixed_z = np.random.default_rng(self.seed).standard_normal((n, latent_dim)).astype("float32")
         self.fixed_labels = self.labels.snapshot_labels(self.seed) if self.labels.takes_labels else None
 
     def snapshot(self):
@@ -205,4 +209,4 @@ class ImageGAN(Run):
         """The snapshot batch as one picture in [0, 1] (what the CLI saves as samples.png)."""
         from ..plotting import tile
 
-        return tile(self.snapshot(), ncols=self.labels.grid_columns)
+        return tile(self.snapshot()[:self.labels.n_snapshot], ncols=self.labels.grid_columns)

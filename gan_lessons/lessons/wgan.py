@@ -45,6 +45,9 @@ GP = {
     # snapshots (docs/results.md, session 15)
     "steps": 1300,
     "snapshot_every": 100,  # 13 snapshots: enough to rank-correlate the critic's estimate with quality
+    # ... each of 1,000 samples (the grid shows the first 64): FID-style on 64 samples is so noisy that it
+    # ranked the run's last snapshots by chance (Spearman 0.85 with 64, 1.00 with 1,000; docs/results.md, session 34)
+    "snapshot_samples": 1000,
     "checkpoint_every": 500,
 }
 CLIP = {**GP, "variant": "clip", "gradient_penalty": 0.0, "clip": 0.01,  # Arjovsky et al.: RMSprop 5e-5
