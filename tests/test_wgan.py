@@ -13,7 +13,7 @@ from conftest import assert_calls_move, changed, weights_of
 
 from gan_lessons import UserError, set_seed
 from gan_lessons.__main__ import main
-from gan_lessons.lessons import ImageGAN, lesson_config
+from gan_lessons.lessons import ImageGAN, lesson_config, load_experiment
 from gan_lessons.lessons.mode_collapse import build_toy_gan
 from gan_lessons.lessons.wgan import lipschitz, wgan_models, wgan_optimizers
 from gan_lessons.models import ClipConstraint, build_wgan, conv_critic, toy_critic, toy_generator
@@ -347,3 +347,20 @@ def test_lesson_07_scores_its_snapshots_on_1000_samples_and_shows_the_first_64(t
     assert scored.sample_grid().shape == plain.sample_grid().shape
     with pytest.raises(UserError, match="snapshot_samples must be at least 64"):
         ImageGAN("wgan", out_dir=tmp_path / "few", snapshot_samples=10, **small)
+
+
+def test_a_lesson_07_run_from_before_its_1000_sample_snapshots_loads_as_it_was_and_is_not_resumed(tmp_path):
+    # Its experiment.json lacks snapshot_samples; its snapshots hold 64 samples. Resuming it with 1,000 would mix
+    # the two in one history; it is refused with the fix named, and load_experiment rebuilds it with 64.
+    small = dict(quick=True, steps=2, snapshot_every=1, c_channels=[4, 8], g_channels=[8, 4])
+    out = tmp_path / "old"
+    ImageGAN("wgan", out_dir=out, snapshot_samples=64, **small).train(progress=False)
+    path = out / "experiment.json"
+    saved = json.loads(path.read_text())
+    del saved["config"]["snapshot_samples"]
+    path.write_text(json.dumps(saved))
+    old = load_experiment(out)
+    assert old.config["snapshot_samples"] == 64 and old.history.snapshots[-1].shape == (64, 28, 28, 1)
+    with pytest.raises(UserError, match="holds a checkpoint of another experiment.*fresh=True"):
+        ImageGAN("wgan", out_dir=out, **small)
+    assert ImageGAN("wgan", out_dir=out, snapshot_samples=64, **small).finished

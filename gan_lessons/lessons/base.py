@@ -99,15 +99,27 @@ def registered(lesson):
     return LESSONS[lesson]
 
 
+# The settings whose lesson default is not what runs did before the setting existed, and what they did:
+# lesson 07 kept the grid's 64 samples per snapshot until session 35 (now 1,000).
+BEFORE_IT_EXISTED = {"snapshot_samples": 64}
+
+
+def settings_before(saved_config, defaults):
+    """The settings a run saved in ``saved_config`` used that its file does not name: those of
+    :data:`BEFORE_IT_EXISTED` the lesson has (``defaults``) and the file lacks."""
+    return {key: value for key, value in BEFORE_IT_EXISTED.items() if key in defaults and key not in saved_config}
+
+
 def _same_experiment(saved, description, defaults):
     """Whether ``saved`` (an experiment.json) describes the experiment ``description``. A setting the
     saved file lacks was added to the course after it was written: it matches if it has its default
-    (a new setting's default keeps the old behaviour). A saved setting the course no longer has is ignored."""
+    (a new setting's default keeps the old behaviour), or for those of :data:`BEFORE_IT_EXISTED`, the value
+    runs had before. A saved setting the course no longer has is ignored."""
     if any(saved.get(key) != description[key] for key in ("lesson", "quick", "seed")):
         return False
     mine = json.loads(json.dumps(description["config"]))
-    theirs = saved.get("config", {})
-    return all(theirs[key] == value if key in theirs else value == defaults.get(key) for key, value in mine.items())
+    theirs = {**defaults, **settings_before(saved.get("config", {}), defaults), **saved.get("config", {})}
+    return all(theirs.get(key) == value for key, value in mine.items())
 
 
 class Experiment:

@@ -11,7 +11,7 @@ import numpy as np
 from .. import UserError, data_parallel, set_seed
 from ..data import unscale_images
 from ..training import fit, load_checkpoint, read_checkpoint
-from .base import Experiment, read_description
+from .base import Experiment, read_description, settings_before
 
 
 class NotTrainedError(UserError, FileNotFoundError):
@@ -64,7 +64,8 @@ class Run(Experiment):
             raise NotTrainedError(f"{out_dir} holds no trained model; train one first with "
                                   "`python -m gan_lessons train LESSON --out DIR`")
         base = cls._registered(saved["lesson"]).config(saved["quick"])
-        overrides = {k: v for k, v in saved["config"].items() if k in base and base[k] != v}
+        saved_config = {**settings_before(saved["config"], base), **saved["config"]}
+        overrides = {k: v for k, v in saved_config.items() if k in base and base[k] != v}
         run = cls(saved["lesson"], saved["quick"], saved["seed"], out_dir, **overrides)
         run.history = load_checkpoint(out_dir, run.models)
         return run
