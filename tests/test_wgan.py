@@ -334,27 +334,28 @@ def test_gradient_penalty_matches_its_closed_form_on_each_backend(backend, modul
     assert abs(result["norm_after"] - 1) < 0.5 * abs(result["norm_before"] - 1)
 
 
+TINY_WGAN = dict(quick=True, steps=2, snapshot_every=1, c_channels=[4, 8], g_channels=[8, 4])
+
+
 def test_lesson_07_scores_its_snapshots_on_1000_samples_and_shows_the_first_64(tmp_path):
     # The Spearman of the notebook ranks snapshots by FID-style: 1,000 samples each, of which the grid and
     # the GIF show the first 64, the very images a 64-sample run shows.
-    small = dict(quick=True, steps=2, snapshot_every=1, c_channels=[4, 8], g_channels=[8, 4])
-    scored = ImageGAN("wgan", out_dir=tmp_path / "scored", **small)
-    plain = ImageGAN("wgan", out_dir=tmp_path / "plain", snapshot_samples=64, **small)
+    scored = ImageGAN("wgan", out_dir=tmp_path / "scored", **TINY_WGAN)
+    plain = ImageGAN("wgan", out_dir=tmp_path / "plain", snapshot_samples=64, **TINY_WGAN)
     scored_history, plain_history = scored.train(progress=False), plain.train(progress=False)
     assert [s.shape for s in scored_history.snapshots] == [(1000, 28, 28, 1)] * 3
     for big, grid in zip(scored_history.snapshots, plain_history.snapshots):
         assert grid.shape == (64, 28, 28, 1) and np.array_equal(big[:64], grid)
     assert scored.sample_grid().shape == plain.sample_grid().shape
     with pytest.raises(UserError, match="snapshot_samples must be at least 64"):
-        ImageGAN("wgan", out_dir=tmp_path / "few", snapshot_samples=10, **small)
+        ImageGAN("wgan", out_dir=tmp_path / "few", snapshot_samples=10, **TINY_WGAN)
 
 
 def test_a_lesson_07_run_from_before_its_1000_sample_snapshots_loads_as_it_was_and_is_not_resumed(tmp_path):
     # Its experiment.json lacks snapshot_samples; its snapshots hold 64 samples. Resuming it with 1,000 would mix
     # the two in one history; it is refused with the fix named, and load_experiment rebuilds it with 64.
-    small = dict(quick=True, steps=2, snapshot_every=1, c_channels=[4, 8], g_channels=[8, 4])
     out = tmp_path / "old"
-    ImageGAN("wgan", out_dir=out, snapshot_samples=64, **small).train(progress=False)
+    ImageGAN("wgan", out_dir=out, snapshot_samples=64, **TINY_WGAN).train(progress=False)
     path = out / "experiment.json"
     saved = json.loads(path.read_text())
     del saved["config"]["snapshot_samples"]
@@ -362,5 +363,5 @@ def test_a_lesson_07_run_from_before_its_1000_sample_snapshots_loads_as_it_was_a
     old = load_experiment(out)
     assert old.config["snapshot_samples"] == 64 and old.history.snapshots[-1].shape == (64, 28, 28, 1)
     with pytest.raises(UserError, match="holds a checkpoint of another experiment.*fresh=True"):
-        ImageGAN("wgan", out_dir=out, **small)
-    assert ImageGAN("wgan", out_dir=out, snapshot_samples=64, **small).finished
+        ImageGAN("wgan", out_dir=out, **TINY_WGAN)
+    assert ImageGAN("wgan", out_dir=out, snapshot_samples=64, **TINY_WGAN).finished

@@ -104,21 +104,21 @@ def registered(lesson):
 BEFORE_IT_EXISTED = {"snapshot_samples": 64}
 
 
-def settings_before(saved_config, defaults):
-    """The settings a run saved in ``saved_config`` used that its file does not name: those of
-    :data:`BEFORE_IT_EXISTED` the lesson has (``defaults``) and the file lacks."""
-    return {key: value for key, value in BEFORE_IT_EXISTED.items() if key in defaults and key not in saved_config}
+def saved_settings(saved_config, defaults):
+    """The settings a run saved with ``saved_config`` (its experiment.json's) used. A setting the file lacks
+    was added to the course after it was written: it has the lesson's default (``defaults``; a new setting's
+    default keeps the old behaviour), or for those of :data:`BEFORE_IT_EXISTED`, the value runs had before."""
+    before = {key: value for key, value in BEFORE_IT_EXISTED.items() if key in defaults}
+    return {**defaults, **before, **saved_config}
 
 
 def _same_experiment(saved, description, defaults):
-    """Whether ``saved`` (an experiment.json) describes the experiment ``description``. A setting the
-    saved file lacks was added to the course after it was written: it matches if it has its default
-    (a new setting's default keeps the old behaviour), or for those of :data:`BEFORE_IT_EXISTED`, the value
-    runs had before. A saved setting the course no longer has is ignored."""
+    """Whether ``saved`` (an experiment.json) describes the experiment ``description``, its missing settings
+    read as :func:`saved_settings` reads them. A saved setting the course no longer has is ignored."""
     if any(saved.get(key) != description[key] for key in ("lesson", "quick", "seed")):
         return False
     mine = json.loads(json.dumps(description["config"]))
-    theirs = {**defaults, **settings_before(saved.get("config", {}), defaults), **saved.get("config", {})}
+    theirs = saved_settings(saved.get("config", {}), defaults)
     return all(theirs.get(key) == value for key, value in mine.items())
 
 

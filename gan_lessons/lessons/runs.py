@@ -11,7 +11,7 @@ import numpy as np
 from .. import UserError, data_parallel, set_seed
 from ..data import unscale_images
 from ..training import fit, load_checkpoint, read_checkpoint
-from .base import Experiment, read_description, settings_before
+from .base import Experiment, read_description, saved_settings
 
 
 class NotTrainedError(UserError, FileNotFoundError):
@@ -64,8 +64,7 @@ class Run(Experiment):
             raise NotTrainedError(f"{out_dir} holds no trained model; train one first with "
                                   "`python -m gan_lessons train LESSON --out DIR`")
         base = cls._registered(saved["lesson"]).config(saved["quick"])
-        saved_config = {**settings_before(saved["config"], base), **saved["config"]}
-        overrides = {k: v for k, v in saved_config.items() if k in base and base[k] != v}
+        overrides = {k: v for k, v in saved_settings(saved["config"], base).items() if k in base and base[k] != v}
         run = cls(saved["lesson"], saved["quick"], saved["seed"], out_dir, **overrides)
         run.history = load_checkpoint(out_dir, run.models)
         return run
@@ -172,8 +171,9 @@ class ImageGAN(Run):
         self.fixed_z = np.random.default_rng(self.seed).standard_normal((n, latent_dim)).astype("float32")
         self.fixed_labels = self.labels.snapshot_labels(self.seed) if self.labels.takes_labels else None
 
-    def snapshot(self):
-        return self.generate(z=self.fixed_z, labels=self.fixed_labels)
+    def snapshot(self, n=None):
+        """The fixed noise's samples (its first ``n``: the grid's, without the extra ones of ``snapshot_samples``)."""
+        return self.generate(z=self.fixed_z[:n], labels=self.fixed_labels)
 
     def generate(self, n=None, seed=0, z=None, labels=None, generator=None, batch_size=1000):
         """``n`` samples in [0, 1] from latent vectors drawn with ``seed`` (or from the given ``z``), asking
@@ -210,4 +210,4 @@ class ImageGAN(Run):
         """The snapshot batch as one picture in [0, 1] (what the CLI saves as samples.png)."""
         from ..plotting import tile
 
-        return tile(self.snapshot()[:self.labels.n_snapshot], ncols=self.labels.grid_columns)
+        return tile(self.snapshot(self.labels.n_snapshot), ncols=self.labels.grid_columns)
