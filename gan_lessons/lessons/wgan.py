@@ -13,7 +13,7 @@ from ..data import load_mnist, scale_images
 from ..models import build_wgan, conv_critic, dcgan_generator
 from ..steps import sn_hinge_step, wgan_step, with_ema
 from .base import Built, Lesson
-from .dcgan import DCGAN
+from .dcgan import DCGAN, generator_and_copy
 from .runs import ImageGAN
 
 # What each Lipschitz method changes in the critic, its loss and its step.
@@ -105,8 +105,7 @@ def build(config):
     c = config
     generator = functools.partial(dcgan_generator, c["latent_dim"], channels=c["g_channels"],
                                   kernel_size=c["kernel_size"], extra_convs=c["g_extra_convs"])
-    G, G_ema = generator(name="generator"), generator(name="generator_ema")
-    G_ema.set_weights(G.get_weights())
+    G, G_ema = generator_and_copy(generator)
     C = conv_critic(channels=c["c_channels"], kernel_size=c["kernel_size"], **lipschitz(c))
     models, step = wgan_models(G, C, c)
     (x_train, _), _ = load_mnist()
