@@ -49,6 +49,10 @@ RECIPE = {"loss": "lsgan", "lr_decay": False, "steps": 6000, "snapshot_every": 2
 PLAIN = {
     **DCGAN,
     **RECIPE,
+    # Lesson 01's minutes (6.5 on 2 cores), so notebook 02 compares the two at equal time. The rate is
+    # constant: its first 6,000 steps are the recipe's run (FID-style 7.77, IS 7.17), then 6.3-6.4 and
+    # 7.37 by 8,500-8,750 (docs/results.md, session 36). Lesson 04's self-conditioned DCGAN keeps 6,000.
+    "steps": 8500,
     "spectral_norm": False,  # D's layers spectrally normalised (Miyato et al. 2018)
     "d_batchnorm": False,  # BatchNorm in D after its second convolution (the lesson's exercise 3)
     "g_activation": "leaky_relu",  # or "relu", Radford et al.'s G (the lesson's exercise 5)
