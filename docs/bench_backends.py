@@ -2,6 +2,7 @@
 networks and batch sizes, on the training data (each backend in its own process).
 
     python docs/bench_backends.py [--steps 30] [--backends tensorflow jax torch] [--lessons wgan wgan_sn ...]
+    python docs/bench_backends.py --backends tensorflow tensorflow+xla --lessons pix2pix   # XLA: every compile jit_compile=True
 
 Prints a Markdown table for docs/results.md. Time it on free cores: nothing else training.
 """
@@ -13,8 +14,11 @@ import sys
 import time
 
 CHILD = """
-import json, sys, time, tempfile
+import json, os, sys, time, tempfile
 import numpy as np, keras
+if os.environ.get("BENCH_XLA"):  # "BACKEND+xla": every Model.compile asks for XLA
+    _compile = keras.Model.compile
+    keras.Model.compile = lambda self, *a, **k: _compile(self, *a, **{**k, "jit_compile": True})
 from gan_lessons.lessons import LESSONS, make_experiment
 from gan_lessons.lessons.mode_collapse import build_toy_gan
 from gan_lessons.data import sample_toy
@@ -61,7 +65,10 @@ def main():
     args = parser.parse_args()
     rows = {}
     for backend in args.backends:
-        env = dict(os.environ, KERAS_BACKEND=backend, TF_CPP_MIN_LOG_LEVEL="3")
+        name, _, xla = backend.partition("+")
+        if xla not in ("", "xla"):
+            parser.error(f"unknown backend {backend!r}: a Keras backend, or one followed by +xla")
+        env = dict(os.environ, KERAS_BACKEND=name, TF_CPP_MIN_LOG_LEVEL="3", BENCH_XLA="1" if xla == "xla" else "")
         started = time.perf_counter()
         done = subprocess.run([sys.executable, "-c", CHILD, str(args.steps), json.dumps(args.lessons)], capture_output=True, text=True, env=env)
         if done.returncode:
