@@ -77,12 +77,18 @@ def test_d_sees_real_with_true_labels_fakes_with_asked_labels_and_mismatched_rea
     seen = []
     original = models["discriminator"].train_on_batch
     models["discriminator"].train_on_batch = lambda x, y: seen.append((x, y)) or original(x, y)
+    made = []  # (G's inputs [z, asked labels], its images)
+    predict = models["generator"].predict_on_batch
+    models["generator"].predict_on_batch = lambda x: made.append((x, predict(x))) or made[-1][1]
     images, labels = batch_of(real_images, mnist, n=20)
     cgan_step(models, (images, labels), np.random.default_rng(0), wrong_label_fraction=0.5)
     (d_images, d_labels), targets = seen[0]
     assert len(d_images) == len(d_labels) == len(targets) == 20 + 20 + 10
     np.testing.assert_array_equal(d_images[:20], images)
     np.testing.assert_array_equal(d_labels[:20], labels)  # real digits with their own labels: real
+    ((_, asked), fakes), = made
+    np.testing.assert_array_equal(d_images[20:40], fakes)  # G's images...
+    np.testing.assert_array_equal(d_labels[20:40], asked)  # ...with the labels G was asked for: fake
     assert (targets[:20] == 1).all() and (targets[20:] == 0).all()
     np.testing.assert_array_equal(d_images[40:], images[:10])  # the same real digits...
     assert (d_labels[40:] != labels[:10]).all()  # ...with a wrong label: fake
@@ -113,7 +119,7 @@ def tiny_cgan_experiment(out_dir, **overrides):
     return ImageGAN("cgan", quick=True, out_dir=out_dir, **dict(settings, **overrides))
 
 
-def test_cgan_lesson_samples_the_digits_it_is_asked_for(tmp_path):
+def test_cgan_lesson_samples_the_digits_it_is_asked_for(tmp_path, mnist):
     exp = tiny_cgan_experiment(tmp_path)
     history = exp.train(progress=False)
     assert exp.labels.public and history.snapshots[0].shape == (100, 28, 28, 1)  # row k = digit k
@@ -130,6 +136,16 @@ def test_cgan_lesson_samples_the_digits_it_is_asked_for(tmp_path):
     scores = exp.evaluate(n=200)
     assert 0 <= scores["label_agreement"] <= 1 and len(scores["label_agreement_per_class"]) == 10
     assert np.sum(scores["confusion"]) == 200 and np.sum(scores["confusion"], axis=1).tolist() == [20] * 10
+    # A stand-in G that draws a real digit of each label it is asked for: evaluate must score the samples
+    # against the labels they were made with (agreement near 1), not against another draw (about 0.1).
+    (x, y), _ = mnist
+    by_digit = [x[y == d][:20, ..., None] / 255.0 for d in range(10)]
+
+    def real_digits(generator, inputs, batch_size):
+        return np.stack([by_digit[d][i // 10 % 20] for i, d in enumerate(inputs[1])])
+
+    exp._apply = real_digits
+    assert exp.evaluate(n=200)["label_agreement"] > 0.95
 
 
 def test_unconditional_lessons_take_no_labels(tmp_path):

@@ -1,7 +1,7 @@
 import keras
 import numpy as np
 import pytest
-from conftest import changed, weights_of
+from conftest import assert_each_call_moves_the_right_network, changed, weights_of
 
 from gan_lessons import UserError, set_seed
 from gan_lessons.models import build_gan
@@ -150,6 +150,9 @@ def test_dcgan_lesson_step_trains_d_then_g_and_only_averages_the_ema_copy(tmp_pa
     decay = 2 / 11
     for e_old, e_new, g_new in zip(e0, e1, g1):
         np.testing.assert_allclose(e_new, decay * e_old + (1 - decay) * g_new, rtol=1e-5, atol=1e-6)
+    # each later step: D's call first, moving D only, then the composite's, moving G only
+    rng = np.random.default_rng(1)
+    assert_each_call_moves_the_right_network(exp.models, lambda: exp.step(exp.models, batch, rng), steps=2)
 
 
 @pytest.mark.parametrize("lesson, kwargs", [("dcgan", {"lr_decay": True}),

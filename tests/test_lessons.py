@@ -9,8 +9,9 @@ from conftest import train_beside_its_average
 
 from gan_lessons import UserError, set_seed
 from gan_lessons.__main__ import main
-from gan_lessons.lessons import LESSONS, ImageGAN, augmentation_experiment, lesson_config, load_experiment
-from gan_lessons.lessons.base import Built, adam, read_description
+from gan_lessons.lessons import (LESSONS, ImageGAN, ModeCollapseSweep, augmentation_experiment, lesson_config,
+                                 load_experiment)
+from gan_lessons.lessons.base import Built, Experiment, adam, read_description
 from gan_lessons.steps import with_jitter
 
 TINY_CGAN = dict(g_channels=[8, 4], d_channels=[4, 8], latent_dim=8, g_label_dim=4, batch_size=16, steps=2,
@@ -22,6 +23,8 @@ def test_every_lesson_has_a_runner_and_quick_mode_changes_only_known_settings():
                              "pix2pix_l1", "cyclegan", "wgan", "wgan_clip", "wgan_sn"]
     for name, lesson in LESSONS.items():
         assert lesson.name == name and set(lesson.quick) <= set(lesson.settings), name
+        assert issubclass(lesson.runner, Experiment), name
+        assert (lesson.build is None) == (lesson.runner is ModeCollapseSweep), name  # the sweep builds its own runs
         assert lesson_config(name, quick=True)["steps"] != lesson_config(name, quick=False)["steps"], name
 
 
@@ -166,6 +169,8 @@ def test_augmentation_experiment_adds_generated_digits_with_the_labels_asked_for
     assert both_x.shape == (40, 28, 28, 1) and both_x.min() >= 0 and both_x.max() <= 1
     np.testing.assert_array_equal(both_x[:10], real_x)
     np.testing.assert_array_equal(both_y[10:], np.arange(30) % 10)  # each generated digit with the label it was asked
+    made = run.generate(z=np.random.default_rng(1000).standard_normal((30, 8)), labels=np.arange(30) % 10)
+    np.testing.assert_allclose(both_x[10:], made, atol=1e-6)  # ...and made with that label (seed 0: samples' seed 1000)
     unconditional = ImageGAN("mlp_gan", quick=True, out_dir=tmp_path / "mlp")
     with pytest.raises(UserError, match="not conditional on digits"):
         augmentation_experiment(unconditional)

@@ -112,15 +112,25 @@ def test_lesson_trains_on_the_training_split_and_scores_the_test_split(tmp_path,
 
 
 def test_the_exercises_train_the_same_networks_on_their_own_pairs(tmp_path, short_pix2pix):
+    lineart = Translation("pix2pix", quick=True, out_dir=tmp_path / "lineart")
     emoji = Translation("pix2pix", quick=True, out_dir=tmp_path / "emoji", task="emoji")
+    superres = Translation("pix2pix", quick=True, out_dir=tmp_path / "superres", task="superres")
     assert emoji.data[0].shape[1:] == (32, 32, 3) and emoji.styles == {"a2b": "Twitter style", "b2a": "Google style"}
     np.testing.assert_array_equal(emoji.data[1], scale_images(load_emoji("train")["twitter"]))
+    np.testing.assert_array_equal(superres.data[1], scale_images(load_lineart("train")["color"]))
+    for run in (emoji, superres):  # the line-art lesson's networks: the same layers, weights of the same shapes
+        for name in ("generator", "discriminator"):
+            assert [w.shape for w in run.models[name].weights] == [w.shape for w in lineart.models[name].weights]
+        assert run.train(progress=False).step == 6
     small, big = task_pairs("superres", "test")
     np.testing.assert_array_equal(big, load_lineart("test")["color"])
-    # the input keeps only one colour per 4x4 block of the target, their mean
-    blocks = small.reshape(-1, 16, 4, 16, 4, 3)
+    blocks = small.reshape(-1, 16, 4, 16, 4, 3)  # the input keeps one colour per 4x4 block of the target
     assert (blocks == blocks[:, :, :1, :, :1]).all()
-    np.testing.assert_allclose(blocks[:, :, 0, :, 0], big.reshape(-1, 16, 4, 16, 4, 3).mean(axis=(2, 4)), atol=0.5)
+    # ... their mean, rounded: 2x2 blocks of a hand-made image (second channel: 255 minus the first)
+    x = np.array([[0, 2, 10, 10], [4, 6, 10, 10], [20, 21, 255, 255], [22, 24, 255, 251]], dtype=np.uint8)
+    means = np.array([[3, 3, 10, 10], [3, 3, 10, 10], [22, 22, 254, 254], [22, 22, 254, 254]], dtype=np.uint8)
+    np.testing.assert_array_equal(pixelate(np.stack([x, 255 - x], axis=-1)[None], 2)[0],
+                                  np.stack([means, 255 - means], axis=-1))
     with pytest.raises(UserError, match="task must be one of lineart, emoji, superres"):
         task_pairs("sketch", "train")
     with pytest.raises(UserError, match="divides the image size 64"):

@@ -59,8 +59,6 @@ def test_other_settings_or_the_mode_off_train_instead(folders, tmp_path, monkeyp
     assert not other.finished and "otros ajustes" in capsys.readouterr().out
     monkeypatch.setenv("GAN_LESSONS_PRETRAINED", "0")
     assert not ImageGAN("mlp_gan", quick=False, out_dir=tmp_path / "class" / "again", **TINY).finished
-    fresh = ImageGAN("mlp_gan", quick=False, out_dir=tmp_path / "class" / "mlp_gan", fresh=True, **TINY)
-    assert not fresh.finished
 
 
 def test_the_mode_off_still_loads_a_folder_that_received_the_pack_and_fresh_trains_it(folders, tmp_path,
