@@ -41,10 +41,11 @@ GP = {
     "beta_1": 0.5,
     "beta_2": 0.9,
     "lr_decay": True,  # both fall linearly to 0 over the run
-    # Lesson 01's minutes (6.5 on 2 cores, 170-180 ms a step), so notebook 07 compares the three MNIST GANs at
+    # Lesson 01's minutes (6.5 on 2 cores, 170-185 ms a step), so notebook 07 compares the three MNIST GANs at
     # equal time: FID-style 8.09, IS 6.96 (1,300 steps, until session 37: 12.5 and 6.70; docs/results.md).
     "steps": 2200,
-    "snapshot_every": 100,  # 13 snapshots: enough to rank-correlate the critic's estimate with quality
+    # 22 snapshots (13 in the exercises' 1,300 steps): enough to rank-correlate the critic's estimate with quality
+    "snapshot_every": 100,
     # ... each of 1,000 samples (the grid shows the first 64): FID-style on 64 samples is so noisy that it
     # ranked the run's last snapshots by chance (Spearman 0.85 with 64, 1.00 with 1,000; docs/results.md, session 34)
     "snapshot_samples": 1000,
