@@ -55,7 +55,7 @@ SETTINGS = {
     "beta_1": 0.5,
     "lr_decay": True,
     "batch_size": 16,
-    "steps": 4000,  # line art, 64 px: 7.4 min of training on 2 cores in the committed run (session 33) (docs/results.md)
+    "steps": 4000,  # line art, 64 px: 7.4 min of training on 2 cores in the committed run (docs/results.md, session 33)
     "snapshot_every": 500,
     "checkpoint_every": 1000,
 }
