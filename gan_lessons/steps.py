@@ -305,7 +305,7 @@ def update_ema(ema_model, model, decay):
     """Exponential moving average of weights, ``ema = decay * ema + (1 - decay) * model``.
 
     Sampling from an averaged copy of G smooths out the oscillation of the adversarial game
-    (Yazici et al. 2019); the copy is never trained, only averaged. On TensorFlow the loop over the weights
+    (Yazıcı et al. 2019); the copy is never trained, only averaged. On TensorFlow the loop over the weights
     runs compiled (:func:`_compiled_average`), with the same result to the last bit.
     """
     if keras.backend.backend() == "tensorflow":
