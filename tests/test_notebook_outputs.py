@@ -6,6 +6,8 @@ import inspect
 import json
 import pkgutil
 import re
+import subprocess
+import sys
 
 import pytest
 
@@ -81,3 +83,40 @@ def test_check_environment_says_what_to_do_with_an_old_keras(monkeypatch, capsys
     monkeypatch.setattr(keras, "__version__", "3.10.0")  # what Colab shipped when the course began
     with pytest.raises(UserError, match=r'pip install -U "keras>=3.15,<3.16".*Reiniciar sesión'):
         check_environment(show=False)
+
+
+def _first_cell_until_the_package_is_imported(path):
+    """The notebook's environment cell (its first code cell) up to its ``from gan_lessons import ...`` line, which
+    needs only the standard library: what runs in a Python where the course is not installed yet (Colab)."""
+    code = next(c for c in json.loads(path.read_text())["cells"] if c["cell_type"] == "code")
+    source = "".join(code["source"])
+    return source[:source.index("from gan_lessons.pretrained")]
+
+
+def _run_first_cell(path, cwd):
+    """That part of the cell in a Python without site-packages (so without the course), with ``subprocess.run``
+    recorded instead of run (the pip install itself is the package registry's business), then ``gan_lessons``
+    imported as the rest of the cell imports it."""
+    script = ("import subprocess\ncalls = []\nsubprocess.run = lambda args, **kwargs: calls.append(args)\n"
+              + _first_cell_until_the_package_is_imported(path)
+              + "import gan_lessons\nprint(gan_lessons.__file__)\nprint(calls)\n")
+    return subprocess.run([sys.executable, "-S", "-E", "-c", script], cwd=cwd, capture_output=True, text=True,
+                          timeout=60)
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_first_cell_installs_and_imports_the_course_in_a_python_without_it(path):
+    # A kernel that started before `pip install -e ..` does not read the .pth file that install writes: without the
+    # cell's own help the import that follows fails (it did in a fresh venv, session 39).
+    done = _run_first_cell(path, cwd=REPO_ROOT / "notebooks")
+    assert done.returncode == 0, done.stderr
+    where, calls = done.stdout.splitlines()
+    assert where == str(REPO_ROOT / "gan_lessons" / "__init__.py")
+    assert calls == repr([[sys.executable, "-m", "pip", "install", "-q", "-e", ".."]])
+
+
+def test_first_cell_outside_the_repository_says_what_to_do(tmp_path):
+    (tmp_path / "notebooks").mkdir()
+    done = _run_first_cell(NOTEBOOKS[0], cwd=tmp_path / "notebooks")
+    assert done.returncode != 0 and "ModuleNotFoundError" not in done.stderr
+    assert "FileNotFoundError: Este cuaderno necesita el repositorio del curso: clónalo" in done.stderr
