@@ -28,8 +28,13 @@ class UserError(ValueError):
 
 
 def switched_on(name):
-    """Whether the environment variable ``name`` is set to ``1``, ``true``, ``yes`` or ``on``."""
-    return os.environ.get(name, "").strip().lower() in ("1", "true", "yes", "on")
+    """Whether the environment variable ``name`` is set to ``1``, ``true``, ``yes`` or ``on`` (unset, empty, ``0``,
+    ``false``, ``no``, ``off``: not); any other value is a typo that would silently mean "off": refused."""
+    value = os.environ.get(name, "").strip().lower()
+    if value not in ("1", "true", "yes", "on", "", "0", "false", "no", "off"):
+        raise UserError(f"{name}={os.environ[name]!r} is neither on nor off: set it to 1 (or true, yes, on) to switch "
+                        "it on, or to 0 (or false, no, off, or unset it) to switch it off")
+    return value in ("1", "true", "yes", "on")
 
 
 def quick_mode():
@@ -47,6 +52,7 @@ def _devices(keras):
         return ["cuda:0"] if torch.cuda.is_available() else ["cpu"]
 
 
+KERAS_BACKENDS = ("tensorflow", "jax", "torch", "numpy", "openvino")  # what Keras 3.15 accepts
 TESTED_KERAS = ((3, 15), (3, 16))  # the minor versions the course's tests passed on: [3.15, 3.16)
 
 
@@ -58,6 +64,10 @@ def check_environment(show=True):
     import logging
     import sys
 
+    backend = os.environ.get("KERAS_BACKEND")
+    if "keras" not in sys.modules and backend and backend not in KERAS_BACKENDS:
+        raise UserError(f"KERAS_BACKEND={backend!r} is not a Keras backend: use one of {', '.join(KERAS_BACKENDS)} "
+                        "(tensorflow, the course's default, when unset)")
     if "keras" not in sys.modules:
         sys.stderr.flush()
         saved, null = os.dup(2), os.open(os.devnull, os.O_WRONLY)

@@ -30,26 +30,42 @@ def _train(args):
 
 
 def _output_npz(path):
+    """``path`` (``--out`` of sample and translate) once its folder exists: refused before any work if it is not an
+    .npz file name, is a folder, or its folder cannot be made."""
     if not path.endswith(".npz"):
         raise UserError(f"--out must be an .npz file, got {path!r}")
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    if Path(path).is_dir():
+        raise UserError(f"--out {path} is a folder: give a file name inside it, e.g. {Path(path) / 'out.npz'}")
+    try:
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise UserError(f"--out {path}: cannot make its folder ({err}); choose another place") from err
     return path
 
 
-def _sample(args):
+def _save_npz(path, **arrays):
     import numpy as np
 
+    try:
+        np.savez_compressed(path, **arrays)
+    except OSError as err:
+        raise UserError(f"--out {path} cannot be written ({err}); choose another place") from err
+
+
+def _sample(args):
     from .lessons import ImageGAN, load_experiment
 
     if args.n <= 0:
         raise UserError(f"-n must be a positive number of samples, got {args.n}")
+    if args.seed < 0:
+        raise UserError(f"--seed must be 0 or more, got {args.seed}")
     _output_npz(args.out)
     run = load_experiment(args.dir)
     if not isinstance(run, ImageGAN):
         raise UserError(f"{args.dir} holds a {run.lesson} model, which translates images: use "
                         f"`translate {args.dir} --input IN.npz --out OUT.npz`")
     arrays = run.sample_arrays(args.n, seed=args.seed)
-    np.savez_compressed(args.out, **arrays)
+    _save_npz(args.out, **arrays)
     print(f"wrote {args.out}: " + ", ".join(f"{k} {v.shape}" for k, v in arrays.items()) + " (images in [0, 1])")
 
 
@@ -62,7 +78,11 @@ def _translate(args):
 
     _output_npz(args.out)
     try:
-        with np.load(args.input) as f:
+        f = np.load(args.input)
+        if not isinstance(f, np.lib.npyio.NpzFile):
+            raise UserError(f"--input {args.input} holds one bare array, not an .npz file with an array `images`: "
+                            "write it with np.savez(PATH, images=x)")
+        with f:
             if "images" not in f.files:
                 raise UserError(f"{args.input} must hold an array `images` (N, S, S, 3) in [0, 1]; it holds {f.files}")
             images = f["images"]
@@ -74,13 +94,15 @@ def _translate(args):
     if not isinstance(run, Translation):
         raise UserError(f"{args.dir} holds a {run.lesson} model, which makes images from noise: use `sample`")
     translated = run.translate(images, args.direction)
-    np.savez_compressed(args.out, images=translated)
+    _save_npz(args.out, images=translated)
     print(f"wrote {args.out}: images {translated.shape} in [0, 1] ({run.styles[args.direction]})")
 
 
 def _classifier(args):
     from .metrics import CLASSIFIER_PATH, train_classifier
 
+    if args.epochs < 1:  # it would overwrite the course's scoring model with an untrained one
+        raise UserError(f"--epochs must be at least 1, got {args.epochs}")
     _, accuracy = train_classifier(CLASSIFIER_PATH, epochs=args.epochs)
     print(f"course classifier: test accuracy {accuracy:.4f}, saved to {CLASSIFIER_PATH}")
 
@@ -88,7 +110,11 @@ def _classifier(args):
 def main(argv=None):
     from . import check_environment
 
-    check_environment(show=False)  # Keras imported without TensorFlow's C++ start-up lines; too old a Keras named
+    try:
+        check_environment(show=False)  # Keras imported without TensorFlow's C++ start-up lines; too old a Keras named
+    except UserError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
     from .lessons import LESSONS
 
     parser = argparse.ArgumentParser(prog="python -m gan_lessons", description=__doc__)

@@ -173,14 +173,17 @@ def check_image_batch(x, shape, value_range=(-1.0, 1.0), name="images"):
     if x.ndim != len(shape) + 1 or tuple(x.shape[1:]) != shape:
         hint = ""
         if x.ndim == len(shape) and tuple(x.shape[1:]) == shape[:-1]:
-            hint = " (add the channel axis with gan_lessons.data.as_image_batch or x[..., None])"
+            hint = (" (add the channel axis with gan_lessons.data.as_image_batch or x[..., None])" if shape[-1] == 1
+                    else f" (grey images: repeat them on {shape[-1]} channels, np.repeat(x[..., None], {shape[-1]}, -1))")
         raise UserError(f"{name} must have shape (N, {', '.join(map(str, shape))}), got {x.shape}{hint}")
+    if len(x) == 0:
+        raise UserError(f"{name} holds no image (shape {x.shape}): give at least one")
     lo, hi = value_range
-    if x.size and (not np.isfinite(x).all() or x.min() < lo - 1e-6 or x.max() > hi + 1e-6):
-        raise UserError(
-            f"{name} must lie in [{lo:g}, {hi:g}], got values {_value_range(x)}"
-            + ("; scale them with gan_lessons.data.scale_images" if (lo, hi) == (-1.0, 1.0) else "")
-        )
+    if not np.isfinite(x).all() or x.min() < lo - 1e-6 or x.max() > hi + 1e-6:
+        hint = ("; scale them with gan_lessons.data.scale_images" if (lo, hi) == (-1.0, 1.0) else
+                "; pixels of 0–255: divide them by 255" if (lo, hi) == (0.0, 1.0) and np.nanmax(x) > 1.5 else
+                "; from [-1, 1]: gan_lessons.data.unscale_images" if (lo, hi) == (0.0, 1.0) else "")
+        raise UserError(f"{name} must lie in [{lo:g}, {hi:g}], got values {_value_range(x)}{hint}")
     return x
 
 

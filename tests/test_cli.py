@@ -1,3 +1,4 @@
+import os
 import subprocess
 import sys
 
@@ -6,6 +7,7 @@ import pytest
 
 from conftest import patch_lesson
 
+from gan_lessons import UserError, metrics, quick_mode
 from gan_lessons.__main__ import main
 from gan_lessons.notebook_outputs import NOISE
 
@@ -73,3 +75,49 @@ def test_unknown_lesson_is_refused():
     with pytest.raises(SystemExit) as info:
         main(["train", "no_such_lesson"])
     assert info.value.code == 2
+
+
+def test_bad_requests_are_refused_before_any_work(tmp_path, capsys, monkeypatch):
+    folder, a_file, nowhere = tmp_path / "folder.npz", tmp_path / "a_file", str(tmp_path / "no_run")
+    folder.mkdir()
+    a_file.write_text("")
+    np.save(tmp_path / "bare.npy", np.zeros((2, 64, 64, 3)))
+    monkeypatch.setattr(metrics, "train_classifier", lambda *args, **kwargs: pytest.fail("the classifier was retrained"))
+    train = ["train", "mlp_gan", "--quick", "--out", str(tmp_path / "run"), "--set"]
+    for argv, message in [
+        (["sample", nowhere, "-n", "4", "--out", str(folder)], "is a folder: give a file name inside it"),
+        (["sample", nowhere, "-n", "4", "--out", str(a_file / "x.npz")], "cannot make its folder"),
+        (["sample", nowhere, "-n", "4", "--seed", "-1", "--out", str(tmp_path / "x.npz")], "--seed must be 0 or more"),
+        (["translate", nowhere, "--input", str(tmp_path / "bare.npy"), "--out", str(tmp_path / "x.npz")],
+         "holds one bare array, not an .npz file with an array `images`: write it with np.savez(PATH, images=x)"),
+        (["classifier", "--epochs", "0"], "--epochs must be at least 1"),  # it would overwrite the scoring model
+        (train + ["learning_rate=-1"], "'learning_rate' of mlp_gan must be a number > 0, got -1.0"),
+        (train + ["steps=0"], "'steps' of mlp_gan must be a number ≥ 1, got 0"),
+        (train + ["checkpoint_every=-3"], "'checkpoint_every' of mlp_gan must be a number ≥ 0"),
+        (train + ["ema_decay=1.5"], "'ema_decay' of mlp_gan must be a number in [0, 1)"),
+        (["train", "wgan", "--quick", "--out", str(tmp_path / "run"), "--set", "n_critic=0"],
+         "'n_critic' of wgan must be a number ≥ 1"),
+    ]:
+        assert main(argv) == 2, argv
+        assert message in capsys.readouterr().err, argv
+    # a refused setting leaves no folder behind, where a corrected retry would meet "another experiment"
+    assert not (tmp_path / "run").exists() and not (tmp_path / "x.npz").exists()
+
+
+def test_switches_refuse_a_value_that_is_neither_on_nor_off(monkeypatch):
+    for value, on in [("1", True), ("yes", True), (" ON ", True), ("0", False), ("", False), ("off", False)]:
+        monkeypatch.setenv("GAN_LESSONS_QUICK", value)
+        assert quick_mode() is on
+    for value in ("2", "maybe", "sí"):  # once silently "off": a full run where a quick one was meant
+        monkeypatch.setenv("GAN_LESSONS_QUICK", value)
+        with pytest.raises(UserError, match=f"GAN_LESSONS_QUICK='{value}' is neither on nor off: set it to 1"):
+            quick_mode()
+
+
+def test_an_unknown_keras_backend_is_named_without_a_traceback(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-m", "gan_lessons", "sample", str(tmp_path), "-n", "4", "--out", str(tmp_path / "x.npz")],
+        capture_output=True, text=True, env={**os.environ, "KERAS_BACKEND": "pytorch"},
+    )
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "KERAS_BACKEND='pytorch' is not a Keras backend: use one of tensorflow, jax, torch" in result.stderr

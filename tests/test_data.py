@@ -84,6 +84,15 @@ def test_check_image_batch_names_the_fix():
     np.testing.assert_array_equal(check_image_batch(ok, (28, 28, 1)), ok)  # a good batch comes back unchanged
     with pytest.raises(UserError, match=r"must lie in \[-1, 1\]"):
         check_image_batch(np.where(ok > 0.99, np.nan, ok), (28, 28, 1))  # NaN is refused too
+    # the [0, 1] batches of translate and the metrics: the fix for bytes and for the generator's range
+    with pytest.raises(UserError, match="divide them by 255"):
+        check_image_batch(np.full((2, 8, 8, 3), 254, "uint8"), (8, 8, 3), value_range=(0.0, 1.0))
+    with pytest.raises(UserError, match="unscale_images"):
+        check_image_batch(np.full((2, 8, 8, 3), -0.5), (8, 8, 3), value_range=(0.0, 1.0))
+    with pytest.raises(UserError, match=r"np.repeat\(x\[..., None\], 3, -1\)"):  # grey, for a colour model
+        check_image_batch(np.zeros((2, 8, 8)), (8, 8, 3), value_range=(0.0, 1.0))
+    with pytest.raises(UserError, match="holds no image"):
+        check_image_batch(np.zeros((0, 8, 8, 3)), (8, 8, 3), value_range=(0.0, 1.0))
 
 
 def test_idx_reader_reads_gzipped_files_and_refuses_others(tmp_path):

@@ -56,7 +56,8 @@ def test_a_damaged_experiment_description_says_what_to_do(tmp_path):
 def test_generate_refuses_a_bad_number_of_samples(tmp_path):
     run = ImageGAN("mlp_gan", quick=True, out_dir=tmp_path, latent_dim=4, g_hidden=[8], d_hidden=[8])
     assert run.generate(3).shape == (3, 28, 28, 1)
-    for n in (0, -2, 2.0, None):
+    assert run.generate(np.int64(2)).shape == (2, 28, 28, 1)  # a count computed with numpy is a count too
+    for n in (0, -2, 2.0, None, np.int64(0), np.bool_(True)):
         with pytest.raises(UserError, match="n must be a positive number of samples"):
             run.generate(n)
 

@@ -35,7 +35,7 @@ class Lesson:
         for key, value in overrides.items():
             if key not in config:
                 raise UserError(f"unknown setting {key!r} for {self.name}; known: {', '.join(sorted(config))}")
-            config[key] = _checked(self.name, key, value, config[key])
+            config[key] = _in_range(self.name, key, _checked(self.name, key, value, config[key]))
         return config
 
 
@@ -50,6 +50,29 @@ def _checked(lesson, key, value, default):
         return value
     raise UserError(f"setting {key!r} of {lesson} must be {type(default).__name__} (like {json.dumps(default)}), "
                     f"got {type(value).__name__} {value!r}")
+
+
+# Where a numeric setting makes sense, for the settings a typo can push out of it (zero steps, a negative rate):
+# a count is at least 1, a period, a weight or a size at least 0, a rate above 0, a decay or an Adam β in [0, 1).
+AT_LEAST_ONE = ("steps", "batch_size", "n_critic", "latent_dim", "snapshot_samples", "eval_samples", "seeds", "pack",
+                "group_size", "clusters", "codes", "train_samples", "workers")
+AT_LEAST_ZERO = ("checkpoint_every", "snapshot_every", "ema_warmup", "jitter", "pool_size", "clip", "gradient_penalty",
+                 "l1_weight", "cycle_weight", "identity_weight", "info_weight")
+FRACTIONS = ("ema_decay", "beta_1", "beta_2", "dropout")
+
+
+def _in_range(lesson, key, value):
+    """``value`` if it makes sense for the setting ``key`` (each entry, for a dict such as steps per dataset)."""
+    for v in (value.values() if isinstance(value, dict) else [value]):
+        if isinstance(v, bool) or not isinstance(v, (int, float)):
+            continue
+        wanted = ("a number ≥ 1" if key in AT_LEAST_ONE and v < 1 else
+                  "a number ≥ 0 (0: none)" if key in AT_LEAST_ZERO and v < 0 else
+                  "a number > 0" if key.endswith("learning_rate") and v <= 0 else
+                  "a number in [0, 1)" if key in FRACTIONS and not 0 <= v < 1 else None)
+        if wanted:
+            raise UserError(f"setting {key!r} of {lesson} must be {wanted}, got {v!r}")
+    return value
 
 
 @dataclass

@@ -4,6 +4,7 @@ and InfoGAN, lesson 07) with its label policies. The image-to-image runs build o
 :mod:`.pix2pix` (``Translation``) and :mod:`.cyclegan` (``CycleGAN``)."""
 
 import json
+import numbers
 import time
 
 import numpy as np
@@ -181,7 +182,7 @@ class ImageGAN(Run):
         defaults to the lesson's sampling generator (the weight-averaged copy if any)."""
         generator = generator or self.generator
         if z is None:
-            if not isinstance(n, int) or isinstance(n, bool) or n <= 0:
+            if not isinstance(n, numbers.Integral) or isinstance(n, (bool, np.bool_)) or n <= 0:
                 raise UserError(f"n must be a positive number of samples, got {n!r}")
             z = np.random.default_rng(seed).standard_normal((n, generator.inputs[0].shape[-1]))
         z = np.asarray(z, dtype="float32")
