@@ -22,6 +22,8 @@ def _setting(text):
 def _train(args):
     from .lessons import make_experiment
 
+    if args.eval_samples < 1:  # refused before training, not after it
+        raise UserError(f"--eval-samples must be at least 1, got {args.eval_samples}")
     run = make_experiment(args.lesson, quick=args.quick, seed=args.seed, out_dir=args.out, **dict(args.set))
     print(f"{args.lesson} ({'quick' if run.quick else 'full'} mode, seed {args.seed}) -> {run.out_dir}")
     print("settings: " + json.dumps(run.config))

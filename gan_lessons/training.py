@@ -165,7 +165,13 @@ def save_checkpoint(out_dir, models, history, steps):
 def read_checkpoint(out_dir):
     """The checkpoint's metadata (``step``, ``steps``, ``wall_time``…) or None if there is none."""
     path = Path(out_dir) / "checkpoint.json"
-    return json.loads(path.read_text()) if path.exists() else None
+    if not path.exists():
+        return None
+    try:
+        return json.loads(path.read_text())
+    except ValueError as err:  # cut short, as by a crash while it was written
+        raise CheckpointError(f"{path} is damaged ({err}): delete {out_dir} to start again, or pass another "
+                              "out_dir / --out") from err
 
 
 def load_checkpoint(out_dir, models):

@@ -13,6 +13,7 @@ from gan_lessons.lessons import (LESSONS, ImageGAN, ModeCollapseSweep, augmentat
                                  load_experiment)
 from gan_lessons.lessons.base import Built, Experiment, adam, read_description
 from gan_lessons.steps import with_jitter
+from gan_lessons.training import read_checkpoint
 
 TINY_CGAN = dict(g_channels=[8, 4], d_channels=[4, 8], latent_dim=8, g_label_dim=4, batch_size=16, steps=2,
                  snapshot_every=2, checkpoint_every=2)
@@ -51,6 +52,12 @@ def test_a_damaged_experiment_description_says_what_to_do(tmp_path):
     (tmp_path / "experiment.json").write_text('{"lesson": "mlp_gan", ')  # cut short, as by a crash
     with pytest.raises(UserError, match=r"experiment.json is damaged .*: delete .* or pass another out_dir / --out"):
         read_description(tmp_path)
+    (tmp_path / "experiment.json").write_text("{}")  # valid JSON, but no experiment
+    with pytest.raises(UserError, match=r"experiment.json is damaged \(it names no lesson\): delete"):
+        read_description(tmp_path)
+    (tmp_path / "checkpoint.json").write_text('{"step": 3')
+    with pytest.raises(UserError, match=r"checkpoint.json is damaged .*: delete .* to start again"):
+        read_checkpoint(tmp_path)
 
 
 def test_generate_refuses_a_bad_number_of_samples(tmp_path):
@@ -60,6 +67,9 @@ def test_generate_refuses_a_bad_number_of_samples(tmp_path):
     for n in (0, -2, 2.0, None, np.int64(0), np.bool_(True)):
         with pytest.raises(UserError, match="n must be a positive number of samples"):
             run.generate(n)
+    for z in (np.zeros((3, 5)), np.zeros(4), np.zeros((0, 4))):  # this G's latent size is 4
+        with pytest.raises(UserError, match=r"z must have shape \(N, 4\) with N ≥ 1"):
+            run.generate(z=z)
 
 
 def test_cli_set_overrides_settings_and_refuses_unknown_ones(tmp_path, capsys):

@@ -206,6 +206,9 @@ def read_description(out_dir):
     """The experiment.json of ``out_dir`` as a dict, or a :class:`UserError` saying it is damaged."""
     path = Path(out_dir) / "experiment.json"
     try:
-        return json.loads(path.read_text())
+        saved = json.loads(path.read_text())
+        if not isinstance(saved, dict) or not isinstance(saved.get("lesson"), str):
+            raise ValueError("it names no lesson")
+        return saved
     except (ValueError, OSError) as err:
         raise UserError(f"{path} is damaged ({err}): delete {out_dir} or pass another out_dir / --out") from err

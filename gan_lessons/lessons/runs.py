@@ -186,6 +186,9 @@ class ImageGAN(Run):
                 raise UserError(f"n must be a positive number of samples, got {n!r}")
             z = np.random.default_rng(seed).standard_normal((n, generator.inputs[0].shape[-1]))
         z = np.asarray(z, dtype="float32")
+        latent_dim = generator.inputs[0].shape[-1]
+        if z.ndim != 2 or z.shape[1] != latent_dim or not len(z):
+            raise UserError(f"z must have shape (N, {latent_dim}) with N ≥ 1 (this G's latent size), got {z.shape}")
         if not self.labels.takes_labels:
             self.labels.check(labels, len(z), self.lesson)
             return self._apply(generator, z, batch_size)
