@@ -13,8 +13,14 @@ def tile(images, ncols=None, pad=1, pad_value=1.0):
         images = images.astype("float32") / 255.0
     if images.ndim == 3:
         images = images[..., None]
-    if images.ndim != 4:
-        raise ValueError(f"expected images shaped (N, H, W) or (N, H, W, C), got {images.shape}")
+    if images.ndim != 4 or not len(images) or images.shape[-1] not in (1, 3):
+        raise ValueError(f"expected one or more images shaped (N, H, W) or (N, H, W, C) with C = 1 (grey) or 3 "
+                         f"(colour), got {images.shape}")
+    low, high = float(np.nanmin(images)), float(np.nanmax(images))
+    if low < -1e-3 or high > 1 + 1e-3:  # shown clipped, they would look wrong with no word why
+        raise ValueError(f"images must lie in [0, 1] (or be uint8), got values in [{low:.3g}, {high:.3g}]; "
+                         + ("pixels of 0–255: divide them by 255" if high > 1.5 else
+                            "a generator's [-1, 1]: gan_lessons.data.unscale_images"))
     n, h, w, c = images.shape
     ncols = ncols or int(np.ceil(np.sqrt(n)))
     nrows = int(np.ceil(n / ncols))

@@ -25,8 +25,17 @@ def test_tile_lays_images_out_in_rows():
     grid = tile(images, ncols=2, pad=1, pad_value=0.5)
     assert grid.shape == (3 * 3 + 1, 2 * 4 + 1, 1)
     assert grid[7:9, 1:4].min() == 1.0 and grid[7:9, 5:8].max() == 0.5  # image 4 alone in the last row
-    with pytest.raises(ValueError, match="expected images"):
+    with pytest.raises(ValueError, match="expected one or more images"):
         tile(np.zeros((2, 3)))
+    for bad in (np.zeros((0, 2, 2, 1)), np.zeros((2, 2, 2, 2))):  # no image; two channels
+        with pytest.raises(ValueError, match=r"C = 1 \(grey\) or 3"):
+            tile(bad)
+    # values a student passes by mistake would be shown clipped: the error names the fix
+    with pytest.raises(ValueError, match="divide them by 255"):
+        tile(np.full((2, 2, 2, 1), 200.0))
+    with pytest.raises(ValueError, match="unscale_images"):
+        tile(np.full((2, 2, 2, 1), -0.7))
+    assert tile(np.full((1, 2, 2, 1), 255, np.uint8), pad=0).min() == 1.0  # bytes are scaled, not refused
 
 
 def test_gif_of_image_snapshots_has_one_frame_per_pick_and_lingers(tmp_path):
