@@ -71,6 +71,11 @@ def test_sample_from_an_empty_folder_is_a_clear_error_not_a_traceback(tmp_path):
     assert not [line for line in result.stderr.splitlines() if NOISE.search(line)], result.stderr
 
 
+def test_sample_from_a_mistyped_folder_says_it_does_not_exist(tmp_path, capsys):
+    assert main(["sample", str(tmp_path / "typo"), "-n", "4", "--out", str(tmp_path / "x.npz")]) == 2
+    assert "typo is not a folder (it does not exist): give the folder that" in capsys.readouterr().err
+
+
 def test_unknown_lesson_is_refused():
     with pytest.raises(SystemExit) as info:
         main(["train", "no_such_lesson"])

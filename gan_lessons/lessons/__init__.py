@@ -45,6 +45,9 @@ def load_experiment(out_dir):
     from pathlib import Path
 
     out_dir = Path(out_dir)
+    if not out_dir.is_dir():
+        raise NotTrainedError(f"{out_dir} is not a folder" + ("" if out_dir.exists() else " (it does not exist)")
+                              + ": give the folder that `python -m gan_lessons train LESSON --out DIR` wrote")
     if not (out_dir / "experiment.json").exists():
         raise NotTrainedError(f"{out_dir} holds no trained model; train one first with "
                               "`python -m gan_lessons train LESSON --out DIR`")
