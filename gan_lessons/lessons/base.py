@@ -54,11 +54,13 @@ def _checked(lesson, key, value, default):
 
 # Where a numeric setting makes sense, for the settings a typo can push out of it (zero steps, a negative rate):
 # a count is at least 1, a period, a weight or a size at least 0, a rate above 0, a decay or an Adam β in [0, 1).
+# Settings whose builder explains its own range (clip, clusters, codes, dropout, gradient_penalty, info_weight) are
+# left to it.
 AT_LEAST_ONE = ("steps", "batch_size", "n_critic", "latent_dim", "snapshot_samples", "eval_samples", "seeds", "pack",
-                "group_size", "clusters", "codes", "train_samples", "workers")
-AT_LEAST_ZERO = ("checkpoint_every", "snapshot_every", "ema_warmup", "jitter", "pool_size", "clip", "gradient_penalty",
-                 "l1_weight", "cycle_weight", "identity_weight", "info_weight")
-FRACTIONS = ("ema_decay", "beta_1", "beta_2", "dropout")
+                "group_size", "train_samples", "workers")
+AT_LEAST_ZERO = ("checkpoint_every", "snapshot_every", "ema_warmup", "jitter", "pool_size", "l1_weight", "cycle_weight",
+                 "identity_weight")
+FRACTIONS = ("ema_decay", "beta_1", "beta_2")
 
 
 def _in_range(lesson, key, value):
