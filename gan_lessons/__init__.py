@@ -27,14 +27,17 @@ class UserError(ValueError):
     these and exits with 2; anything else is a bug and keeps its traceback."""
 
 
+SWITCH_ON, SWITCH_OFF = ("1", "true", "yes", "on"), ("", "0", "false", "no", "off")
+
+
 def switched_on(name):
     """Whether the environment variable ``name`` is set to ``1``, ``true``, ``yes`` or ``on`` (unset, empty, ``0``,
     ``false``, ``no``, ``off``: not); any other value is a typo that would silently mean "off": refused."""
     value = os.environ.get(name, "").strip().lower()
-    if value not in ("1", "true", "yes", "on", "", "0", "false", "no", "off"):
+    if value not in SWITCH_ON + SWITCH_OFF:
         raise UserError(f"{name}={os.environ[name]!r} is neither on nor off: set it to 1 (or true, yes, on) to switch "
                         "it on, or to 0 (or false, no, off, or unset it) to switch it off")
-    return value in ("1", "true", "yes", "on")
+    return value in SWITCH_ON
 
 
 def quick_mode():
@@ -64,11 +67,11 @@ def check_environment(show=True):
     import logging
     import sys
 
-    backend = os.environ.get("KERAS_BACKEND")
-    if "keras" not in sys.modules and backend and backend not in KERAS_BACKENDS:
-        raise UserError(f"KERAS_BACKEND={backend!r} is not a Keras backend: use one of {', '.join(KERAS_BACKENDS)} "
-                        "(tensorflow, the course's default, when unset)")
     if "keras" not in sys.modules:
+        backend = os.environ.get("KERAS_BACKEND")
+        if backend and backend not in KERAS_BACKENDS:
+            raise UserError(f"KERAS_BACKEND={backend!r} is not a Keras backend: use one of "
+                            f"{', '.join(KERAS_BACKENDS)} (tensorflow, the course's default, when unset)")
         sys.stderr.flush()
         saved, null = os.dup(2), os.open(os.devnull, os.O_WRONLY)
         try:

@@ -109,14 +109,7 @@ def _classifier(args):
     print(f"course classifier: test accuracy {accuracy:.4f}, saved to {CLASSIFIER_PATH}")
 
 
-def main(argv=None):
-    from . import check_environment
-
-    try:
-        check_environment(show=False)  # Keras imported without TensorFlow's C++ start-up lines; too old a Keras named
-    except UserError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
+def _parser():
     from .lessons import LESSONS
 
     parser = argparse.ArgumentParser(prog="python -m gan_lessons", description=__doc__)
@@ -155,8 +148,15 @@ def main(argv=None):
     p.add_argument("--epochs", type=int, default=4)
     p.set_defaults(func=_classifier)
 
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv=None):
+    from . import check_environment
+
     try:
+        check_environment(show=False)  # Keras imported without TensorFlow's C++ start-up lines; too old a Keras named
+        args = _parser().parse_args(argv)
         args.func(args)
     except UserError as err:  # an expected mistake: its message names the fix; a bug keeps its traceback
         print(f"error: {err}", file=sys.stderr)

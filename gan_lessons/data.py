@@ -181,10 +181,16 @@ def check_image_batch(x, shape, value_range=(-1.0, 1.0), name="images"):
     lo, hi = value_range
     if not np.isfinite(x).all() or x.min() < lo - 1e-6 or x.max() > hi + 1e-6:
         hint = ("; scale them with gan_lessons.data.scale_images" if (lo, hi) == (-1.0, 1.0) else
-                "; pixels of 0–255: divide them by 255" if (lo, hi) == (0.0, 1.0) and np.nanmax(x) > 1.5 else
-                "; from [-1, 1]: gan_lessons.data.unscale_images" if (lo, hi) == (0.0, 1.0) else "")
+                "; " + into_unit_range(x) if (lo, hi) == (0.0, 1.0) else "")
         raise UserError(f"{name} must lie in [{lo:g}, {hi:g}], got values {_value_range(x)}{hint}")
     return x
+
+
+def into_unit_range(x):
+    """How to bring images ``x`` that leave [0, 1] back into it: bytes divided by 255, a generator's [-1, 1]
+    unscaled (the fix named by the errors of :func:`check_image_batch` and ``plotting.tile``)."""
+    return ("pixels of 0–255: divide them by 255" if np.nanmax(x) > 1.5 else
+            "a generator's [-1, 1]: gan_lessons.data.unscale_images")
 
 
 # --- 2-D toy mixtures (lesson 04), the benchmark of Metz et al. (2017) and Srivastava et al. (2017) ---

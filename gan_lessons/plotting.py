@@ -5,6 +5,8 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import numpy as np
 
+from .data import into_unit_range
+
 
 def tile(images, ncols=None, pad=1, pad_value=1.0):
     """Arrange images (N, H, W, C) in [0, 1] (or uint8) into one (rows*H, ncols*W, C) array."""
@@ -19,8 +21,7 @@ def tile(images, ncols=None, pad=1, pad_value=1.0):
     low, high = float(np.nanmin(images)), float(np.nanmax(images))
     if low < -1e-3 or high > 1 + 1e-3:  # shown clipped, they would look wrong with no word why
         raise ValueError(f"images must lie in [0, 1] (or be uint8), got values in [{low:.3g}, {high:.3g}]; "
-                         + ("pixels of 0–255: divide them by 255" if high > 1.5 else
-                            "a generator's [-1, 1]: gan_lessons.data.unscale_images"))
+                         + into_unit_range(images))
     n, h, w, c = images.shape
     ncols = ncols or int(np.ceil(np.sqrt(n)))
     nrows = int(np.ceil(n / ncols))

@@ -181,12 +181,12 @@ class ImageGAN(Run):
         a conditional G for ``labels`` (default: the label policy's draw with ``seed``). ``generator``
         defaults to the lesson's sampling generator (the weight-averaged copy if any)."""
         generator = generator or self.generator
+        latent_dim = generator.inputs[0].shape[-1]
         if z is None:
             if not isinstance(n, numbers.Integral) or isinstance(n, (bool, np.bool_)) or n <= 0:
                 raise UserError(f"n must be a positive number of samples, got {n!r}")
-            z = np.random.default_rng(seed).standard_normal((n, generator.inputs[0].shape[-1]))
+            z = np.random.default_rng(seed).standard_normal((n, latent_dim))
         z = np.asarray(z, dtype="float32")
-        latent_dim = generator.inputs[0].shape[-1]
         if z.ndim != 2 or z.shape[1] != latent_dim or not len(z):
             raise UserError(f"z must have shape (N, {latent_dim}) with N ≥ 1 (this G's latent size), got {z.shape}")
         if not self.labels.takes_labels:
