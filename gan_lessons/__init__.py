@@ -61,9 +61,12 @@ TESTED_KERAS = ((3, 15), (3, 16))  # the minor versions the course's tests passe
 
 def check_environment(show=True):
     """First cell of every notebook: import Keras with TensorFlow's C++ start-up log lines sent to
-    /dev/null (they are written to the process's stderr before Python could filter them), quiet its
+    /dev/null (they are written to the process's stderr before Python could filter them; on JAX and torch
+    TensorFlow is imported there too, where installed, since Keras's ``set_random_seed`` would), quiet its
     Python warnings (retracing), check the Keras version, and say in Spanish what to do if it is too
     old (Colab ships an older one). Prints Keras, backend and devices; returns the ``keras`` module."""
+    import importlib
+    import importlib.util
     import logging
     import sys
 
@@ -79,6 +82,8 @@ def check_environment(show=True):
             import keras
 
             _devices(keras)  # the CUDA probe logs here, not at import
+            if importlib.util.find_spec("tensorflow") is not None:  # Keras seeds it on every backend (set_random_seed)
+                importlib.import_module("tensorflow")  # so its start-up lines go to /dev/null here, not later
         finally:
             os.dup2(saved, 2)
             os.close(saved)

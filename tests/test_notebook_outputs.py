@@ -4,6 +4,7 @@ source code they print is today's."""
 import importlib
 import inspect
 import json
+import os
 import pkgutil
 import re
 import subprocess
@@ -83,6 +84,32 @@ def test_check_environment_says_what_to_do_with_an_old_keras(monkeypatch, capsys
     monkeypatch.setattr(keras, "__version__", "3.10.0")  # what Colab shipped when the course began
     with pytest.raises(UserError, match=r'pip install -U "keras>=3.15,<3.16".*Reiniciar sesión'):
         check_environment(show=False)
+
+
+_A_LESSON_STARTS = """
+import numpy as np
+import gan_lessons
+gan_lessons.check_environment(show=False)
+gan_lessons.set_seed(0)                     # Keras seeds TensorFlow too, on every backend, if it is installed
+from gan_lessons.metrics import classify
+classify(np.zeros((4, 28, 28, 1), "float32"))  # the course classifier, as every MNIST lesson scores
+print("done")
+"""
+
+
+@pytest.mark.parametrize("backend", ["tensorflow", "jax", "torch"])
+def test_a_lesson_starts_without_tensorflow_lines_or_warnings_on_each_backend(backend):
+    # What a notebook's first cells and its scores do, on the backends the README offers: nothing on stderr.
+    # On JAX and torch, Keras imported TensorFlow later, outside check_environment's silence (its absl and
+    # oneDNN lines), and torch warned about the classifier's one input given as a list.
+    if importlib.util.find_spec("tensorflow" if backend == "tensorflow" else backend) is None:
+        pytest.skip(f"the {backend} backend is not installed (make install-backends)")
+    env = {key: value for key, value in os.environ.items() if key != "TF_CPP_MIN_LOG_LEVEL"}
+    env["KERAS_BACKEND"] = backend
+    done = subprocess.run([sys.executable, "-c", _A_LESSON_STARTS], env=env, cwd=REPO_ROOT,
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0 and done.stdout.strip() == "done", done.stderr[-3000:]
+    assert done.stderr == "", done.stderr[-3000:]
 
 
 def _first_cell_until_the_package_is_imported(path):
