@@ -8,7 +8,16 @@ STAMP   = $(VENV)/.installed
 
 install: $(STAMP)
 
+# The Pythons the course runs on: Keras 3.15 needs 3.11 or newer, and TensorFlow 2.21 has wheels up to 3.13
+# (tested: 3.11, 3.12, 3.13). Checked before anything is installed, since pip's own error names a package, not why.
+PYTHON_RANGE = import sys; v = sys.version_info[:2]; sys.exit(None if (3, 11) <= v <= (3, 13) else \
+  f"error: {sys.executable} is Python {v[0]}.{v[1]}; the course needs Python 3.11, 3.12 or 3.13 (Keras 3.15 asks for " \
+  f"3.11 or newer, TensorFlow 2.21 has no wheels beyond 3.13). Install one of them and give it to make, e.g. " \
+  f"make $(or $(MAKECMDGOALS),install) PYTHON=python3.12" + (" (delete $(VENV) first: it was made with this Python)" \
+  if sys.prefix != sys.base_prefix else ""))
+
 $(STAMP): requirements.txt pyproject.toml
+	@py=$(PYTHON); test -x $(BIN)/python && py=$(BIN)/python; $$py -c '$(PYTHON_RANGE)'
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -r requirements.txt
