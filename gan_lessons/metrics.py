@@ -86,7 +86,8 @@ def course_classifier(path=CLASSIFIER_PATH):
             print(f"{path} not found: training the course classifier once (about a minute)...")
             model, accuracy = train_classifier(path, verbose=0)
             print(f"course classifier: test accuracy {accuracy:.4f}, saved to {path}")
-        features = keras.Model(model.inputs[0], [model.get_layer("features").output, model.outputs[0]])  # one input: a tensor, not a list (torch warns)
+        # one input, given as a tensor and not a list of one: torch warned on every call of the list-built model
+        features = keras.Model(model.inputs[0], [model.get_layer("features").output, model.outputs[0]])
         _CACHE[path] = features
     return _CACHE[path]
 
