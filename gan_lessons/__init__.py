@@ -10,9 +10,11 @@ course default); the backend-specific pieces are ``models.wgan.input_gradients``
 import os
 from pathlib import Path
 
-# Quieter TensorFlow start-up; must be set before TensorFlow is imported (check_environment() silences
-# the rest in notebooks).
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+# TensorFlow's C++ log: errors too (3), not only info and warnings (2), since the first step of every convolutional D
+# logs a harmless "remapper failed: INVALID_ARGUMENT" error (Grappler, TF 2.21) that a student reads as a failure; set
+# TF_CPP_MIN_LOG_LEVEL yourself to see them. Must be set before TensorFlow is imported (check_environment() silences
+# the start-up lines that come before this takes effect).
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 __version__ = "0.1.0"
 
