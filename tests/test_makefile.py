@@ -9,12 +9,14 @@ import pytest
 from gan_lessons import REPO_ROOT
 
 
-def _python_that_says_it_is(tmp_path, version):
-    """A `python` whose ``sys.version_info`` reads ``version``: how `make` meets a student's 3.10 or 3.14."""
-    fake = tmp_path / "bin" / "python"
-    fake.parent.mkdir()
+def _python_that_says_it_is(folder, version, in_venv=False):
+    """``folder/bin/python``, a `python` whose ``sys.version_info`` reads ``version``, in a venv or not: how `make`
+    meets a student's 3.10 or 3.14."""
+    fake = folder / "bin" / "python"
+    fake.parent.mkdir(parents=True)
+    base_prefix = '\\"/elsewhere\\"' if in_venv else "sys.prefix"
     fake.write_text(f'#!/bin/sh\nexec {sys.executable} -c "import sys; sys.version_info = {tuple(version)!r}; '
-                    'exec(sys.argv[1])" "$2"\n')  # called as `python -c CODE`
+                    f'sys.base_prefix = {base_prefix}; exec(sys.argv[1])" "$2"\n')  # called as `python -c CODE`
     fake.chmod(0o755)
     return fake
 
@@ -27,7 +29,7 @@ def test_make_refuses_a_python_the_course_cannot_use_and_names_the_fix(tmp_path,
                           capture_output=True, text=True, timeout=60)
     assert done.returncode != 0
     assert f"is Python {version[0]}.{version[1]}; the course needs Python 3.11, 3.12 or 3.13" in done.stderr, done.stderr
-    assert f"make {goal} PYTHON=python3.12" in done.stderr
+    assert f"make {goal} PYTHON=python3.12" in done.stderr and "delete" not in done.stderr  # a system Python
     assert not venv.exists()  # nothing was created or installed
 
 
@@ -35,11 +37,7 @@ def test_make_refuses_a_python_the_course_cannot_use_and_names_the_fix(tmp_path,
 def test_make_names_a_venv_made_with_the_wrong_python(tmp_path):
     # .venv already there from an old Python: the message says to delete it, not only to pass PYTHON=
     venv = tmp_path / "venv"
-    (venv / "bin").mkdir(parents=True)
-    wrapper = _python_that_says_it_is(tmp_path, (3, 10, 13))
-    (venv / "bin" / "python").write_text(wrapper.read_text().replace('"import sys;',
-                                                                     '"import sys; sys.base_prefix = \\"/elsewhere\\";'))
-    (venv / "bin" / "python").chmod(0o755)
+    _python_that_says_it_is(venv, (3, 10, 13), in_venv=True)
     done = subprocess.run(["make", "-s", "-C", str(REPO_ROOT), "install", f"PYTHON={sys.executable}", f"VENV={venv}"],
                           capture_output=True, text=True, timeout=60)
     assert done.returncode != 0

@@ -107,7 +107,7 @@ def test_a_lesson_starts_without_tensorflow_lines_or_warnings_on_each_backend(ba
     # stderr. On JAX and torch, Keras imported TensorFlow later, outside check_environment's silence (its absl and
     # oneDNN lines), and torch warned about the classifier's one input given as a list; on TensorFlow, Grappler logged
     # "E0000 ... remapper failed: INVALID_ARGUMENT" at the first step of every convolutional D (a harmless error, in red).
-    if importlib.util.find_spec("tensorflow" if backend == "tensorflow" else backend) is None:
+    if importlib.util.find_spec(backend) is None:
         pytest.skip(f"the {backend} backend is not installed (make install-backends)")
     env = {key: value for key, value in os.environ.items() if key != "TF_CPP_MIN_LOG_LEVEL"}
     env["KERAS_BACKEND"] = backend
