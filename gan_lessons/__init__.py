@@ -67,8 +67,7 @@ def check_environment(show=True):
     TensorFlow is imported there too, where installed, since Keras's ``set_random_seed`` would), quiet its
     Python warnings (retracing), check the Keras version, and say in Spanish what to do if it is too
     old (Colab ships an older one). Prints Keras, backend and devices; returns the ``keras`` module."""
-    import importlib
-    import importlib.util
+    import importlib.util  # binds importlib too
     import logging
     import sys
 
