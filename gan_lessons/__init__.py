@@ -8,6 +8,7 @@ course default); the backend-specific pieces are ``models.wgan.input_gradients``
 """
 
 import os
+import signal
 from pathlib import Path
 
 # TensorFlow's C++ log: errors too (3), not only info and warnings (2), since the first step of every convolutional D
@@ -152,10 +153,12 @@ def tensorflow_reads_before_updates():
         tf.config.optimizer.set_experimental_options({"dependency_optimization": False})
 
 
-def _log_stderr_to(log_dir):
-    """Start-up hook of lesson 04's worker processes: their stderr (TensorFlow's start-up logs) goes to
-    ``log_dir/worker-<pid>.log`` instead of the notebook or terminal. It lives here, in a module that
-    does not import Keras, so that it runs before the worker imports TensorFlow."""
+def _start_worker(log_dir):
+    """Start-up hook of lesson 04's worker processes. Their stderr (TensorFlow's start-up logs) goes to
+    ``log_dir/worker-<pid>.log`` instead of the notebook or terminal; it lives here, in a module that does
+    not import Keras, so that it runs before the worker imports TensorFlow. They ignore Ctrl-C, which a
+    terminal sends to them too: the main process alone decides, and stops them (lessons.mode_collapse)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     log_dir = Path(log_dir)
     log_dir.mkdir(parents=True, exist_ok=True)
     log = open(log_dir / f"worker-{os.getpid()}.log", "a")  # open for the life of the process

@@ -27,8 +27,11 @@ def _train(args):
     run = make_experiment(args.lesson, quick=args.quick, seed=args.seed, out_dir=args.out, **dict(args.set))
     print(f"{args.lesson} ({'quick' if run.quick else 'full'} mode, seed {args.seed}) -> {run.out_dir}")
     print("settings: " + json.dumps(run.config))
-    for line in run.cli_run(args.eval_samples):
-        print(line, flush=True)
+    try:
+        for line in run.cli_run(args.eval_samples):
+            print(line, flush=True)
+    except KeyboardInterrupt:
+        raise KeyboardInterrupt(run.saved_so_far()) from None
 
 
 def _output_npz(path):
@@ -161,6 +164,9 @@ def main(argv=None):
     except UserError as err:  # an expected mistake: its message names the fix; a bug keeps its traceback
         print(f"error: {err}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt as stop:  # Ctrl-C: no traceback, but what `train` keeps and how to go on
+        print("\ninterrupted" + (f": {stop}" if str(stop) else ""), file=sys.stderr)
+        return 130  # the shells' code for a command stopped by Ctrl-C (128 + SIGINT)
     return 0
 
 

@@ -16,9 +16,12 @@ e.g. ``{"generator": G, "discriminator": D, "gan": composite, "generator_ema": G
     says "damaged" for an unreadable file and "other settings" when the saved shapes don't fit.
 """
 
+import contextlib
 import json
 import math
 import os
+import signal
+import threading
 import time
 import zipfile
 from pathlib import Path
@@ -138,9 +141,32 @@ def _diverged_on_torch(err):
     return keras.backend.backend() == "torch" and "should be between 0 and 1" in str(err)
 
 
+@contextlib.contextmanager
+def _interrupts_held():
+    """Ctrl-C (or a notebook's interrupt button, the same SIGINT) that arrives inside the block takes effect
+    when it ends, so that a checkpoint's files are all of one step. Only the main thread receives signals;
+    elsewhere the block runs as it is."""
+    if threading.current_thread() is not threading.main_thread() or signal.getsignal(signal.SIGINT) is None:
+        yield  # (None: a handler set outside Python, left alone)
+        return
+    held = []
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: held.append(signum))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        if held:
+            signal.raise_signal(signal.SIGINT)  # now handled as it would have been: KeyboardInterrupt
+
+
 def save_checkpoint(out_dir, models, history, steps):
-    """Write weights (Keras stores the optimizer state with them), RNG state and history."""
-    out_dir = Path(out_dir)
+    """Write weights (Keras stores the optimizer state with them), RNG state and history, every file of
+    the same step: an interrupt (Ctrl-C) during the writing waits for its end."""
+    with _interrupts_held():
+        _write_checkpoint(Path(out_dir), models, history, steps)
+
+
+def _write_checkpoint(out_dir, models, history, steps):
     out_dir.mkdir(parents=True, exist_ok=True)
     extra = {}
     for name, model in models.items():

@@ -52,6 +52,34 @@ def test_train_then_sample(tmp_path, short_quick_mode, capsys):
     assert "which makes images from noise: use `sample`" in capsys.readouterr().err
 
 
+def test_ctrl_c_during_train_says_what_is_kept_and_the_same_command_goes_on(tmp_path, short_quick_mode, capsys,
+                                                                            monkeypatch):
+    """Ctrl-C: exit 130 (a shell's code for it) and one line instead of a traceback from deep in the backend,
+    saying what the folder keeps (a checkpoint every 10 steps here); the same command then resumes."""
+    from gan_lessons.training import History
+
+    append = History.append
+    out = tmp_path / "run"
+    command = ["train", "mlp_gan", "--quick", "--out", str(out), "--eval-samples", "500"]
+    for stop, kept in [(5, f"nothing saved yet in {out} (a checkpoint every 10 steps): the same command starts again"),
+                       (15, f"{out} keeps step 10 of 30: the same command goes on from there")]:
+        def ctrl_c_at(history, step, logs, stop=stop):
+            if step == stop:
+                raise KeyboardInterrupt
+            append(history, step, logs)
+
+        monkeypatch.setattr(History, "append", ctrl_c_at)
+        try:
+            assert main(command) == 130
+        except KeyboardInterrupt:
+            pytest.fail("Ctrl-C left `main` as a traceback")
+        err = capsys.readouterr().err
+        assert err == f"\ninterrupted: {kept}\n"
+    monkeypatch.setattr(History, "append", append)
+    assert main(command) == 0
+    assert f"Checkpoint del paso 10 en {out}: se reanuda desde ahí" in capsys.readouterr().out
+
+
 def test_other_settings_in_the_same_folder_are_refused(tmp_path, short_quick_mode, capsys):
     out = tmp_path / "run"
     assert main(["train", "mlp_gan", "--quick", "--out", str(out), "--eval-samples", "100"]) == 0

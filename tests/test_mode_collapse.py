@@ -2,8 +2,11 @@
 
 import json
 import math
+import multiprocessing
 import os
 import pickle
+import signal
+import threading
 
 import keras
 import numpy as np
@@ -308,6 +311,25 @@ def test_runs_in_worker_processes_give_the_same_results(tmp_path, tiny_lesson, m
     again = train("pooled", 2)
     assert scores(again) == scores(pooled)
     assert again["wall_seconds"] == pooled["wall_seconds"]  # the time it took to train them, not to load them
+
+
+def test_ctrl_c_stops_the_worker_processes_at_once(tmp_path, tiny_lesson):
+    """A notebook's interrupt button (SIGINT to the kernel) while two runs train in worker processes: the
+    sweep stops now and its workers end; before, leaving the pool waited for every queued run to finish
+    (minutes in full mode), so the runs were finished behind the student's back and the cell stayed busy."""
+    sweep = ModeCollapseSweep(quick=True, out_dir=tmp_path, datasets=["ring"], steps={"ring": 5000, "grid": 5000},
+                              workers=2)
+    assert len(sweep.jobs()) == 2
+    ctrl_c = threading.Timer(3.0, os.kill, (os.getpid(), signal.SIGINT))
+    ctrl_c.start()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            sweep.train(progress=False)
+    finally:
+        ctrl_c.cancel()
+    assert multiprocessing.active_children() == []
+    assert not any(sweep.finished_run(*job) for job in sweep.jobs())
+    assert sweep.saved_so_far().startswith("0 of the 2 runs are finished")
 
 
 def test_non_finite_loss_error_survives_pickling():

@@ -1,3 +1,6 @@
+import os
+import signal
+
 import keras
 import numpy as np
 import pytest
@@ -44,6 +47,29 @@ def test_resuming_from_a_checkpoint_continues_exactly(real_images, tmp_path):
     straight = _fit(make_tiny_gan(), real_images, steps=10)
     _fit(make_tiny_gan(), real_images, steps=5, out_dir=tmp_path)
     resumed = _fit(make_tiny_gan(seed=99), real_images, steps=10, out_dir=tmp_path)  # other init: weights come from disk
+    assert resumed.logs == straight.logs
+
+
+def test_ctrl_c_while_a_checkpoint_is_written_waits_for_its_last_file(real_images, tmp_path, monkeypatch):
+    """Ctrl-C (a notebook's interrupt button sends the same SIGINT) in the middle of the step-4 checkpoint,
+    after the weights were written and as the history is: it takes effect once the whole checkpoint is on
+    disk, so the run resumes exactly. Taken at once, it left step 4's weights beside step 2's history and
+    checkpoint.json, and the resumed run trained on from step 2 with weights two steps ahead."""
+    straight = _fit(make_tiny_gan(), real_images, steps=6)
+    save, saves = History.save, []
+
+    def ctrl_c_then_save(history, path):
+        saves.append(history.step)
+        if history.step == 4:
+            os.kill(os.getpid(), signal.SIGINT)
+        save(history, path)
+
+    monkeypatch.setattr(History, "save", ctrl_c_then_save)
+    with pytest.raises(KeyboardInterrupt):
+        _fit(make_tiny_gan(), real_images, steps=6, checkpoint_every=2, out_dir=tmp_path)
+    monkeypatch.undo()
+    assert saves == [2, 4]
+    resumed = _fit(make_tiny_gan(seed=99), real_images, steps=6, out_dir=tmp_path)
     assert resumed.logs == straight.logs
 
 

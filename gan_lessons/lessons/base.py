@@ -11,6 +11,7 @@ import keras
 
 from .. import CHECKPOINT_DIR, UserError, quick_mode
 from ..steps import with_ema
+from ..training import read_checkpoint
 
 # experiment.json: 1 = no "format" key (before settings were versioned); 2 = this layout.
 DESCRIPTION_FORMAT = 2
@@ -202,6 +203,15 @@ class Experiment:
     def cli_run(self, eval_samples):
         """Train, score and write the lesson's outputs for the command line; yields lines to print."""
         raise NotImplementedError
+
+    def saved_so_far(self):
+        """What ``out_dir`` keeps of a training stopped midway (Ctrl-C), and what the same command does next."""
+        meta = read_checkpoint(self.out_dir)
+        if meta is None:
+            every = self.config.get("checkpoint_every")
+            return (f"nothing saved yet in {self.out_dir} (" + (f"a checkpoint every {every} steps" if every else
+                    "a checkpoint at the end") + "): the same command starts again")
+        return f"{self.out_dir} keeps step {meta['step']} of {meta['steps']}: the same command goes on from there"
 
 
 def read_description(out_dir):

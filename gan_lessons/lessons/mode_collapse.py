@@ -11,7 +11,7 @@ from concurrent.futures import ProcessPoolExecutor
 
 import numpy as np
 
-from .. import UserError, _log_stderr_to, set_seed
+from .. import UserError, _start_worker, set_seed
 from ..data import TOY_DATASETS, sample_toy, toy_modes
 from ..metrics import mode_coverage
 from ..models import build_gan, packed_generator, toy_critic, toy_discriminator, toy_generator
@@ -160,6 +160,19 @@ def _single_threaded_children():
                 os.environ[key] = value
 
 
+def _stop_workers(pool):
+    """Cancel the runs of ``pool`` not yet started and end the running ones at once (their runs, not
+    checkpointed before their end, start again next time). Leaving the pool otherwise waits for every
+    queued run to finish: minutes after a Ctrl-C. Python 3.14 calls this ``pool.terminate_workers()``;
+    before it, the pool's own table of processes is the only handle on them."""
+    processes = list((pool._processes or {}).values())
+    pool.shutdown(wait=False, cancel_futures=True)
+    for process in processes:
+        process.terminate()
+    for process in processes:
+        process.join()
+
+
 def _mean_std(values):
     """[mean, std, runs] over the finite values (reverse KL is undefined for a run without any
     high-quality sample); [None, None, 0] if there are none."""
@@ -209,6 +222,15 @@ class ModeCollapseSweep(Experiment):
         """Train (or load) one run; return its scores, its History and its ``eval_samples`` points."""
         return _toy_run(self.config, self.run_dir(dataset, method, seed), dataset, method, seed, progress)
 
+    def jobs(self):
+        """Every (dataset, method, seed) run of the sweep, in the order of its results."""
+        return [(d, m, s) for d in self.config["datasets"] for m in self.config["methods"] for s in self.seeds]
+
+    def saved_so_far(self):
+        finished = sum(self.finished_run(*job) for job in self.jobs())
+        return (f"{finished} of the {len(self.jobs())} runs are finished and kept in {self.out_dir}: the same command "
+                "trains the others (a run stopped midway starts again)")
+
     def finished_run(self, dataset, method, seed):
         meta = read_checkpoint(self.run_dir(dataset, method, seed))
         return meta is not None and meta["step"] >= self.config["steps"][dataset]
@@ -224,17 +246,21 @@ class ModeCollapseSweep(Experiment):
                 yield job, self.train_run(*job)
             return
         with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
-                                 initializer=_log_stderr_to, initargs=(str(self.out_dir / "logs"),)) as pool:
-            with _single_threaded_children():  # the workers start here, on the first submissions
-                futures = {job: pool.submit(_toy_run, self.config, self.run_dir(*job), *job) for job in pending}
-            for job in jobs:
-                yield job, futures[job].result() if job in futures else self.train_run(*job)
+                                 initializer=_start_worker, initargs=(str(self.out_dir / "logs"),)) as pool:
+            try:
+                with _single_threaded_children():  # the workers start here, on the first submissions
+                    futures = {job: pool.submit(_toy_run, self.config, self.run_dir(*job), *job) for job in pending}
+                for job in jobs:
+                    yield job, futures[job].result() if job in futures else self.train_run(*job)
+            except BaseException:  # Ctrl-C, a notebook's interrupt, an error: stop now, not after every run
+                _stop_workers(pool)
+                raise
 
     def train(self, progress=True):
         """Every (dataset, method, seed) run; write points and results.json; return the results."""
         self.write_description()
         started = time.perf_counter()
-        jobs = [(d, m, s) for d in self.config["datasets"] for m in self.config["methods"] for s in self.seeds]
+        jobs = self.jobs()
         pending = [job for job in jobs if not self.finished_run(*job)]
         runs = []
         for (dataset, method, seed), (scores, history, points) in self._all_runs(jobs, pending):
