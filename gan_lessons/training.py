@@ -159,6 +159,46 @@ def _interrupts_held():
             signal.raise_signal(signal.SIGINT)  # now handled as it would have been: KeyboardInterrupt
 
 
+@contextlib.contextmanager
+def _training_lock(out_dir):
+    """Hold ``out_dir/training.lock`` while a run trains there, so that a second process asked to train the
+    same folder (another notebook's kernel, a `train` in a terminal) is refused instead of resuming the same
+    run beside the first, both writing the same files. The operating system drops the lock when its process
+    ends, however it ends. Where there are no such locks (Windows, some network file systems) nothing is held."""
+    if out_dir is None:
+        yield
+        return
+    try:
+        import fcntl
+    except ImportError:
+        fcntl = None
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    path = out_dir / "training.lock"
+    with open(path, "a+") as lock:
+        held = fcntl is not None
+        if held:
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                lock.seek(0)
+                who = lock.read().strip() or "pid unknown"
+                raise UserError(f"{out_dir} is being trained by another process ({who}: a notebook's kernel or "
+                                "`python -m gan_lessons train`): let it finish, then run this again to load its run, "
+                                "or pass another out_dir / --out") from None
+            except OSError:  # a file system without locks
+                held = False
+        if held:
+            lock.truncate(0)
+            lock.write(f"pid {os.getpid()}")
+            lock.flush()
+        try:
+            yield
+        finally:
+            if held:
+                path.unlink(missing_ok=True)  # before the lock goes: no one else can be training here
+
+
 def save_checkpoint(out_dir, models, history, steps):
     """Write weights (Keras stores the optimizer state with them), RNG state and history, every file of
     the same step: an interrupt (Ctrl-C) during the writing waits for its end."""
@@ -269,58 +309,59 @@ def fit(step, models, data, *, steps, batch_size, seed=0, sample=None, snapshot_
         raise UserError(f"batch_size must be an int between 1 and the {n} training examples, got {batch_size!r}")
 
     tensorflow_reads_before_updates()  # before the step's train functions are traced
-    history = History()
-    if out_dir is not None and read_checkpoint(out_dir) is not None:
-        history = load_checkpoint(out_dir, models)
-        if progress:
-            verb = "terminado, se carga" if history.step >= steps else "se reanuda desde ahí"
-            print(f"Checkpoint del paso {history.step} en {out_dir}: {verb}")
-    start = history.step
-    if start >= steps:
-        return history
-    if sample is not None and start == 0:
-        history.add_snapshot(0, sample())
+    with _training_lock(out_dir):  # None: no folder, nothing to hold
+        history = History()
+        if out_dir is not None and read_checkpoint(out_dir) is not None:
+            history = load_checkpoint(out_dir, models)
+            if progress:
+                verb = "terminado, se carga" if history.step >= steps else "se reanuda desde ahí"
+                print(f"Checkpoint del paso {history.step} en {out_dir}: {verb}")
+        start = history.step
+        if start >= steps:
+            return history
+        if sample is not None and start == 0:
+            history.add_snapshot(0, sample())
 
-    batches_per_epoch = n // batch_size
-    bar = keras.utils.Progbar(steps, interval=1.0, stateless_metrics=[]) if progress else None
-    report_every = max(1, steps // 50)
-    order, order_epoch = None, None
-    t0 = time.perf_counter()
-    for i in range(start, steps):
-        epoch, position = divmod(i, batches_per_epoch)
-        if epoch != order_epoch:
-            order, order_epoch = np.random.default_rng([seed, epoch]).permutation(n), epoch
-        index = np.sort(order[position * batch_size:(position + 1) * batch_size])
-        batch = tuple(a[index] for a in arrays)
-        try:
-            logs = step(models, batch if len(batch) > 1 else batch[0], np.random.default_rng([seed, i, 1]))
-        except RuntimeError as err:
-            if not _diverged_on_torch(err):
-                raise
-            logs = {"loss": float("nan")}
-        logs = {key: float(value) for key, value in logs.items()}
-        history.append(i + 1, logs)
-        bad = {key: value for key, value in logs.items() if not math.isfinite(value)}
-        if bad:
-            history.wall_time += time.perf_counter() - t0
-            where = f"; the last good checkpoint is in {out_dir}" if out_dir is not None else ""
-            raise NonFiniteLossError(
-                f"training stopped at step {i + 1}: "
-                + ", ".join(f"{key} = {value}" for key, value in bad.items())
-                + ". The networks diverged: lower the learning rate, check that the training "
-                "images are scaled to [-1, 1] and contain no NaN" + where + ".",
-                history,
-            )
-        done = i + 1
-        if sample is not None and snapshot_every and (done % snapshot_every == 0 or done == steps):
-            history.add_snapshot(done, sample())
-        if out_dir is not None and checkpoint_every and done % checkpoint_every == 0 and done < steps:
-            history.wall_time += time.perf_counter() - t0
-            t0 = time.perf_counter()
+        batches_per_epoch = n // batch_size
+        bar = keras.utils.Progbar(steps, interval=1.0, stateless_metrics=[]) if progress else None
+        report_every = max(1, steps // 50)
+        order, order_epoch = None, None
+        t0 = time.perf_counter()
+        for i in range(start, steps):
+            epoch, position = divmod(i, batches_per_epoch)
+            if epoch != order_epoch:
+                order, order_epoch = np.random.default_rng([seed, epoch]).permutation(n), epoch
+            index = np.sort(order[position * batch_size:(position + 1) * batch_size])
+            batch = tuple(a[index] for a in arrays)
+            try:
+                logs = step(models, batch if len(batch) > 1 else batch[0], np.random.default_rng([seed, i, 1]))
+            except RuntimeError as err:
+                if not _diverged_on_torch(err):
+                    raise
+                logs = {"loss": float("nan")}
+            logs = {key: float(value) for key, value in logs.items()}
+            history.append(i + 1, logs)
+            bad = {key: value for key, value in logs.items() if not math.isfinite(value)}
+            if bad:
+                history.wall_time += time.perf_counter() - t0
+                where = f"; the last good checkpoint is in {out_dir}" if out_dir is not None else ""
+                raise NonFiniteLossError(
+                    f"training stopped at step {i + 1}: "
+                    + ", ".join(f"{key} = {value}" for key, value in bad.items())
+                    + ". The networks diverged: lower the learning rate, check that the training "
+                    "images are scaled to [-1, 1] and contain no NaN" + where + ".",
+                    history,
+                )
+            done = i + 1
+            if sample is not None and snapshot_every and (done % snapshot_every == 0 or done == steps):
+                history.add_snapshot(done, sample())
+            if out_dir is not None and checkpoint_every and done % checkpoint_every == 0 and done < steps:
+                history.wall_time += time.perf_counter() - t0
+                t0 = time.perf_counter()
+                save_checkpoint(out_dir, models, history, steps)
+            if bar is not None and (done % report_every == 0 or done == steps):
+                bar.update(done, values=[(key, history.mean(key)) for key in logs])  # last-100 means
+        history.wall_time += time.perf_counter() - t0
+        if out_dir is not None:
             save_checkpoint(out_dir, models, history, steps)
-        if bar is not None and (done % report_every == 0 or done == steps):
-            bar.update(done, values=[(key, history.mean(key)) for key in logs])  # last-100 means
-    history.wall_time += time.perf_counter() - t0
-    if out_dir is not None:
-        save_checkpoint(out_dir, models, history, steps)
-    return history
+        return history

@@ -1,5 +1,7 @@
 import os
 import signal
+import subprocess
+import sys
 
 import keras
 import numpy as np
@@ -9,7 +11,7 @@ from conftest import changed, make_tiny_gan, weights_of
 from gan_lessons import UserError
 from gan_lessons.models import build_gan, mlp_discriminator, mlp_generator
 from gan_lessons.steps import gan_step
-from gan_lessons.training import CheckpointError, History, NonFiniteLossError, fit, load_checkpoint
+from gan_lessons.training import CheckpointError, History, NonFiniteLossError, fit, load_checkpoint, read_checkpoint
 
 
 def _fit(models, data, **kwargs):
@@ -71,6 +73,29 @@ def test_ctrl_c_while_a_checkpoint_is_written_waits_for_its_last_file(real_image
     assert saves == [2, 4]
     resumed = _fit(make_tiny_gan(seed=99), real_images, steps=6, out_dir=tmp_path)
     assert resumed.logs == straight.logs
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="no training lock on Windows")
+def test_a_folder_that_another_process_trains_is_refused_until_that_process_ends(real_images, tmp_path):
+    """Notebook 04 loads lesson 02's run, or trains it if unfinished: while a `train dcgan` in a terminal (here a
+    child process that holds the folder's lock) is still training it, the notebook used to resume the same run
+    beside it, both writing the same files. Now it is refused with the fix, and once the other process is gone
+    (killed: the lock dies with it), the folder trains as usual."""
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import sys, time; from gan_lessons.training import _training_lock\n"
+         "with _training_lock(sys.argv[1]):\n    print('training', flush=True); time.sleep(120)", str(tmp_path)],
+        stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline() == "training\n"
+        with pytest.raises(UserError, match=rf"{tmp_path} is being trained by another process \(pid {holder.pid}: .*"
+                                            r"let it finish, then run this again"):
+            _fit(make_tiny_gan(), real_images, steps=2, out_dir=tmp_path)
+        assert read_checkpoint(tmp_path) is None  # nothing was trained or written
+    finally:
+        holder.kill()
+        holder.wait()
+    assert _fit(make_tiny_gan(), real_images, steps=2, out_dir=tmp_path).step == 2
+    assert not (tmp_path / "training.lock").exists()  # the folder holds the run only
 
 
 def test_finished_checkpoint_is_loaded_not_retrained(real_images, tmp_path):
