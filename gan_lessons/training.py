@@ -160,7 +160,7 @@ def _interrupts_held():
 
 
 @contextlib.contextmanager
-def _training_lock(out_dir):
+def training_lock(out_dir):
     """Hold ``out_dir/training.lock`` while a run trains there, so that a second process asked to train the
     same folder (another notebook's kernel, a `train` in a terminal) is refused instead of resuming the same
     run beside the first, both writing the same files. The operating system drops the lock when its process
@@ -309,7 +309,7 @@ def fit(step, models, data, *, steps, batch_size, seed=0, sample=None, snapshot_
         raise UserError(f"batch_size must be an int between 1 and the {n} training examples, got {batch_size!r}")
 
     tensorflow_reads_before_updates()  # before the step's train functions are traced
-    with _training_lock(out_dir):  # None: no folder, nothing to hold
+    with training_lock(out_dir):  # None: no folder, nothing to hold
         history = History()
         if out_dir is not None and read_checkpoint(out_dir) is not None:
             history = load_checkpoint(out_dir, models)

@@ -1,4 +1,7 @@
+import contextlib
 import os
+import subprocess
+import sys
 
 os.environ.pop("GAN_LESSONS_QUICK", None)
 
@@ -25,6 +28,23 @@ def real_images(mnist):
 
 # The image-to-image tests' networks: a 3-level U-Net and a 2-layer PatchGAN (32 px inputs).
 TINY_TRANSLATOR = {"g_channels": [8, 16, 16], "d_channels": [8, 16]}
+
+
+@contextlib.contextmanager
+def another_process_training(*folders):
+    """A child process that holds the training lock of ``folders`` (as a `train` in a terminal, or another
+    notebook's kernel, does while it trains them); yields its pid, and kills it at the end."""
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import contextlib, sys, time\nfrom gan_lessons.training import training_lock\n"
+         "with contextlib.ExitStack() as locks:\n    for folder in sys.argv[1:]:\n"
+         "        locks.enter_context(training_lock(folder))\n    print('training', flush=True); time.sleep(120)",
+         *map(str, folders)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline() == "training\n"
+        yield holder.pid
+    finally:
+        holder.kill()
+        holder.wait()
 
 
 def make_tiny_gan(seed=0, lr=1e-3, dropout=0.2):

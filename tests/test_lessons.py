@@ -2,10 +2,11 @@
 
 import dataclasses
 import json
+import sys
 
 import numpy as np
 import pytest
-from conftest import train_beside_its_average
+from conftest import another_process_training, train_beside_its_average
 
 from gan_lessons import UserError, set_seed
 from gan_lessons.__main__ import main
@@ -119,6 +120,22 @@ def test_fresh_deletes_only_a_folder_of_this_course(tmp_path):
     assert not again.finished and not (ours / "checkpoint.json").exists()
     with pytest.raises(UserError, match="is a file, not a folder"):
         ImageGAN("cgan", quick=True, out_dir=theirs / "chapter1.tex", **TINY_CGAN)
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="no training lock on Windows")
+def test_fresh_and_a_second_sweep_leave_alone_a_folder_that_another_process_trains(tmp_path):
+    """`RETRAIN = True` (fresh) in a notebook while a terminal trains the same folder used to delete the run
+    under it; a second lesson-04 sweep in a folder being swept, to start its own workers on the same runs."""
+    ours, sweep = tmp_path / "ours", tmp_path / "sweep"
+    ImageGAN("cgan", quick=True, out_dir=ours, **TINY_CGAN).train(progress=False)
+    with another_process_training(ours, sweep):
+        with pytest.raises(UserError, match=f"{ours} is being trained by another process"):
+            ImageGAN("cgan", quick=True, out_dir=ours, fresh=True, **TINY_CGAN)
+        assert read_checkpoint(ours)["step"] == 2
+        with pytest.raises(UserError, match=f"{sweep} is being trained by another process"):
+            ModeCollapseSweep(quick=True, out_dir=sweep, datasets=["ring"], methods=["vanilla"]).train(progress=False)
+        assert not list(sweep.glob("ring_*"))
+    assert not ImageGAN("cgan", quick=True, out_dir=ours, fresh=True, **TINY_CGAN).finished
 
 
 def test_a_checkpoint_from_before_a_new_setting_still_loads(tmp_path):

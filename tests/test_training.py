@@ -1,12 +1,11 @@
 import os
 import signal
-import subprocess
 import sys
 
 import keras
 import numpy as np
 import pytest
-from conftest import changed, make_tiny_gan, weights_of
+from conftest import another_process_training, changed, make_tiny_gan, weights_of
 
 from gan_lessons import UserError
 from gan_lessons.models import build_gan, mlp_discriminator, mlp_generator
@@ -81,19 +80,11 @@ def test_a_folder_that_another_process_trains_is_refused_until_that_process_ends
     child process that holds the folder's lock) is still training it, the notebook used to resume the same run
     beside it, both writing the same files. Now it is refused with the fix, and once the other process is gone
     (killed: the lock dies with it), the folder trains as usual."""
-    holder = subprocess.Popen(
-        [sys.executable, "-c", "import sys, time; from gan_lessons.training import _training_lock\n"
-         "with _training_lock(sys.argv[1]):\n    print('training', flush=True); time.sleep(120)", str(tmp_path)],
-        stdout=subprocess.PIPE, text=True)
-    try:
-        assert holder.stdout.readline() == "training\n"
-        with pytest.raises(UserError, match=rf"{tmp_path} is being trained by another process \(pid {holder.pid}: .*"
+    with another_process_training(tmp_path) as pid:
+        with pytest.raises(UserError, match=rf"{tmp_path} is being trained by another process \(pid {pid}: .*"
                                             r"let it finish, then run this again"):
             _fit(make_tiny_gan(), real_images, steps=2, out_dir=tmp_path)
         assert read_checkpoint(tmp_path) is None  # nothing was trained or written
-    finally:
-        holder.kill()
-        holder.wait()
     assert _fit(make_tiny_gan(), real_images, steps=2, out_dir=tmp_path).step == 2
     assert not (tmp_path / "training.lock").exists()  # the folder holds the run only
 

@@ -11,7 +11,7 @@ import keras
 
 from .. import CHECKPOINT_DIR, UserError, quick_mode
 from ..steps import with_ema
-from ..training import read_checkpoint
+from ..training import read_checkpoint, training_lock
 
 # experiment.json: 1 = no "format" key (before settings were versioned); 2 = this layout.
 DESCRIPTION_FORMAT = 2
@@ -180,6 +180,8 @@ class Experiment:
             if not path.exists() and any(out.iterdir()):
                 raise UserError(f"fresh=True deletes only a folder written by this course, and {out} holds no "
                                 "experiment.json: refusing to delete it; pass a new or empty out_dir / --out")
+            with training_lock(out):  # refused while another process trains it
+                pass
             shutil.rmtree(out)
         def mine(saved):
             return _same_experiment(saved, self.describe(), self.spec.config(self.quick))

@@ -16,7 +16,7 @@ from ..data import TOY_DATASETS, sample_toy, toy_modes
 from ..metrics import mode_coverage
 from ..models import build_gan, packed_generator, toy_critic, toy_discriminator, toy_generator
 from ..steps import gan_step, with_packing
-from ..training import History, fit, read_checkpoint
+from ..training import History, fit, read_checkpoint, training_lock
 from .base import Experiment, Lesson, adam
 from .wgan import lipschitz, wgan_models
 
@@ -257,7 +257,12 @@ class ModeCollapseSweep(Experiment):
                 raise
 
     def train(self, progress=True):
-        """Every (dataset, method, seed) run; write points and results.json; return the results."""
+        """Every (dataset, method, seed) run; write points and results.json; return the results. The whole
+        folder is locked meanwhile (each run's folder too, by the driver): a second sweep there is refused."""
+        with training_lock(self.out_dir):
+            return self._train_all(progress)
+
+    def _train_all(self, progress):
         self.write_description()
         started = time.perf_counter()
         jobs = self.jobs()
