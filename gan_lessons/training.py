@@ -159,6 +159,11 @@ def _interrupts_held():
             signal.raise_signal(signal.SIGINT)  # now handled as it would have been: KeyboardInterrupt
 
 
+def unwritable(out_dir, err):
+    """The error for a run's folder that cannot be made or written (a file in the way, no permission, a full disk)."""
+    return UserError(f"cannot write the run's folder {out_dir} ({err}): pass another out_dir / --out")
+
+
 @contextlib.contextmanager
 def training_lock(out_dir):
     """Hold ``out_dir/training.lock`` while a run trains there, so that a second process asked to train the
@@ -173,9 +178,13 @@ def training_lock(out_dir):
     except ImportError:
         fcntl = None
     out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / "training.lock"
-    with open(path, "a+") as lock:
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        lock = open(path, "a+")
+    except OSError as err:
+        raise unwritable(out_dir, err) from err
+    with lock:
         held = fcntl is not None
         if held:
             try:

@@ -126,6 +126,10 @@ def test_bad_requests_are_refused_before_any_work(tmp_path, capsys, monkeypatch)
         (["classifier", "--epochs", "0"], "--epochs must be at least 1"),  # it would overwrite the scoring model
         (["train", "mlp_gan", "--quick", "--out", str(tmp_path / "run"), "--eval-samples", "0"],
          "--eval-samples must be at least 1"),
+        (["train", "mlp_gan", "--quick", "--out", str(a_file / "run")],
+         f"cannot write the run's folder {a_file / 'run'} ("),  # (Not a directory): pass another out_dir / --out
+        (["train", "mode_collapse", "--quick", "--out", str(a_file / "sweep")],
+         f"cannot write the run's folder {a_file / 'sweep'} ("),
         (train + ["learning_rate=-1"], "'learning_rate' of mlp_gan must be a number > 0, got -1.0"),
         (train + ["steps=0"], "'steps' of mlp_gan must be a number ≥ 1, got 0"),
         (train + ["checkpoint_every=-3"], "'checkpoint_every' of mlp_gan must be a number ≥ 0"),

@@ -11,7 +11,7 @@ import keras
 
 from .. import CHECKPOINT_DIR, UserError, quick_mode
 from ..steps import with_ema
-from ..training import read_checkpoint, training_lock
+from ..training import read_checkpoint, training_lock, unwritable
 
 # experiment.json: 1 = no "format" key (before settings were versioned); 2 = this layout.
 DESCRIPTION_FORMAT = 2
@@ -199,8 +199,11 @@ class Experiment:
                     "--out, or fresh=True to delete it")
 
     def write_description(self):
-        self.out_dir.mkdir(parents=True, exist_ok=True)
-        (self.out_dir / "experiment.json").write_text(json.dumps(self.describe(), indent=1))
+        try:
+            self.out_dir.mkdir(parents=True, exist_ok=True)
+            (self.out_dir / "experiment.json").write_text(json.dumps(self.describe(), indent=1))
+        except OSError as err:
+            raise unwritable(self.out_dir, err) from err
 
     def cli_run(self, eval_samples):
         """Train, score and write the lesson's outputs for the command line; yields lines to print."""
