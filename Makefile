@@ -25,7 +25,14 @@ $(STAMP): requirements.txt pyproject.toml
 
 # As root (a container, a lab VM) Jupyter refuses to start without --allow-root: add it only then.
 # Jupyter prints the URL to open (with its token) when it is ready.
+# JupyterLab keeps a notebook's kernel running when its tab is closed, and each kernel of this course holds about
+# 1 GB: a student going through the seven lessons ended with 6.8 GB in use (docs/results.md, session 41). In this
+# .venv closing a notebook shuts its kernel down; an overrides.json already there, or the student's own setting
+# (Settings → Notebook → "Shut down kernel"), wins.
+LAB_OVERRIDES = $(VENV)/share/jupyter/lab/settings/overrides.json
 lab: install
+	@test -f $(LAB_OVERRIDES) || { mkdir -p $(dir $(LAB_OVERRIDES)) && \
+	  echo '{"@jupyterlab/notebook-extension:tracker": {"kernelShutdown": true}}' > $(LAB_OVERRIDES); }
 	$(BIN)/python -m jupyter lab --notebook-dir=notebooks $$( [ "$$(id -u)" = 0 ] && echo --allow-root )
 
 test: install unit notebooks
