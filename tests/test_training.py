@@ -1,4 +1,5 @@
 import os
+import re
 import signal
 import sys
 
@@ -81,8 +82,8 @@ def test_a_folder_that_another_process_trains_is_refused_until_that_process_ends
     beside it, both writing the same files. Now it is refused with the fix, and once the other process is gone
     (killed: the lock dies with it), the folder trains as usual."""
     with another_process_training(tmp_path) as pid:
-        with pytest.raises(UserError, match=rf"{tmp_path} is being trained by another process \(pid {pid}: .*"
-                                            r"let it finish, then run this again"):
+        with pytest.raises(UserError, match=re.escape(f"{tmp_path} is being trained by another process (pid {pid}: ")
+                           + ".*let it finish, then run this again"):
             _fit(make_tiny_gan(), real_images, steps=2, out_dir=tmp_path)
         assert read_checkpoint(tmp_path) is None  # nothing was trained or written
     assert _fit(make_tiny_gan(), real_images, steps=2, out_dir=tmp_path).step == 2
