@@ -181,31 +181,31 @@ def training_lock(out_dir):
     path = out_dir / "training.lock"
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
-        lock = open(path, "a+")
+        lock = open(path, "a+") if fcntl is not None else None
     except OSError as err:
         raise unwritable(out_dir, err) from err
+    if lock is None:  # Windows: no flock, and no file left behind
+        yield
+        return
     with lock:
-        held = fcntl is not None
-        if held:
-            try:
-                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                lock.seek(0)
-                who = lock.read().strip() or "pid unknown"
-                raise UserError(f"{out_dir} is being trained by another process ({who}: a notebook's kernel or "
-                                "`python -m gan_lessons train`): let it finish, then run this again to load its run, "
-                                "or pass another out_dir / --out") from None
-            except OSError:  # a file system without locks
-                held = False
-        if held:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            lock.seek(0)
+            who = lock.read().strip() or "pid unknown"
+            raise UserError(f"{out_dir} is being trained by another process ({who}: a notebook's kernel or "
+                            "`python -m gan_lessons train`): let it finish, then run this again to load its run, "
+                            "or pass another out_dir / --out") from None
+        except OSError:  # a file system without locks: train without one
+            pass
+        else:
             lock.truncate(0)
             lock.write(f"pid {os.getpid()}")
             lock.flush()
         try:
             yield
         finally:
-            if held:
-                path.unlink(missing_ok=True)  # before the lock goes: no one else can be training here
+            path.unlink(missing_ok=True)  # while the lock is still held: no one else can be training here
 
 
 def save_checkpoint(out_dir, models, history, steps):

@@ -90,6 +90,12 @@ def test_a_folder_that_another_process_trains_is_refused_until_that_process_ends
     assert not (tmp_path / "training.lock").exists()  # the folder holds the run only
 
 
+def test_without_flock_as_on_windows_a_run_trains_and_leaves_no_lock_file(real_images, tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "fcntl", None)  # `import fcntl` fails, as on Windows
+    assert _fit(make_tiny_gan(), real_images, steps=2, out_dir=tmp_path).step == 2
+    assert read_checkpoint(tmp_path)["step"] == 2 and not (tmp_path / "training.lock").exists()
+
+
 def test_finished_checkpoint_is_loaded_not_retrained(real_images, tmp_path):
     models = make_tiny_gan()
     _fit(models, real_images, steps=4, out_dir=tmp_path)
