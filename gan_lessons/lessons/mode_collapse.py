@@ -227,8 +227,9 @@ class ModeCollapseSweep(Experiment):
         return [(d, m, s) for d in self.config["datasets"] for m in self.config["methods"] for s in self.seeds]
 
     def saved_so_far(self):
-        finished = sum(self.finished_run(*job) for job in self.jobs())
-        return (f"{finished} of the {len(self.jobs())} runs are finished and kept in {self.out_dir}: the same command "
+        jobs = self.jobs()
+        finished = sum(self.finished_run(*job) for job in jobs)
+        return (f"{finished} of the {len(jobs)} runs are finished and kept in {self.out_dir}: the same command "
                 "trains the others (a run stopped midway starts again)")
 
     def finished_run(self, dataset, method, seed):
