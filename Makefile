@@ -17,8 +17,8 @@ PYTHON_RANGE = import sys; v = sys.version_info[:2]; sys.exit(None if (3, 11) <=
   if sys.prefix != sys.base_prefix else ""))
 
 $(STAMP): requirements.txt pyproject.toml
-	@py=$(PYTHON); test -x $(BIN)/python && py=$(BIN)/python; $$py -c '$(PYTHON_RANGE)'
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@py="$(PYTHON)"; test -x $(BIN)/python && py=$(BIN)/python; "$$py" -c '$(PYTHON_RANGE)'
+	test -x $(BIN)/python || "$(PYTHON)" -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -r requirements.txt
 	touch $(STAMP)

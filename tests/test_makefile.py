@@ -1,5 +1,6 @@
 """`make lab` / `make test` on a Python the course cannot run on: refused before anything is installed, with the fix."""
 
+import shlex
 import shutil
 import subprocess
 import sys
@@ -15,7 +16,7 @@ def _python_that_says_it_is(folder, version, in_venv=False):
     fake = folder / "bin" / "python"
     fake.parent.mkdir(parents=True)
     base_prefix = '\\"/elsewhere\\"' if in_venv else "sys.prefix"
-    fake.write_text(f'#!/bin/sh\nexec {sys.executable} -c "import sys; sys.version_info = {tuple(version)!r}; '
+    fake.write_text(f'#!/bin/sh\nexec {shlex.quote(sys.executable)} -c "import sys; sys.version_info = {tuple(version)!r}; '
                     f'sys.base_prefix = {base_prefix}; exec(sys.argv[1])" "$2"\n')  # called as `python -c CODE`
     fake.chmod(0o755)
     return fake
@@ -24,7 +25,8 @@ def _python_that_says_it_is(folder, version, in_venv=False):
 @pytest.mark.skipif(shutil.which("make") is None, reason="make is not installed")
 @pytest.mark.parametrize("version, goal", [((3, 10, 13), "lab"), ((3, 14, 0), "test")])
 def test_make_refuses_a_python_the_course_cannot_use_and_names_the_fix(tmp_path, version, goal):
-    python, venv = _python_that_says_it_is(tmp_path, version), tmp_path / "venv"
+    # in a folder whose name has a space and an accent, as a student's home folder may ("/home/José Pérez/...")
+    python, venv = _python_that_says_it_is(tmp_path / "mi Python ñ", version), tmp_path / "venv"
     done = subprocess.run(["make", "-s", "-C", str(REPO_ROOT), goal, f"PYTHON={python}", f"VENV={venv}"],
                           capture_output=True, text=True, timeout=60)
     assert done.returncode != 0
