@@ -16,8 +16,9 @@ def _python_that_says_it_is(folder, version, in_venv=False):
     fake = folder / "bin" / "python"
     fake.parent.mkdir(parents=True)
     base_prefix = '\\"/elsewhere\\"' if in_venv else "sys.prefix"
-    fake.write_text(f'#!/bin/sh\nexec {shlex.quote(sys.executable)} -c "import sys; sys.version_info = {tuple(version)!r}; '
-                    f'sys.base_prefix = {base_prefix}; exec(sys.argv[1])" "$2"\n')  # called as `python -c CODE`
+    fake.write_text(f'#!/bin/sh\nexec {shlex.quote(sys.executable)} -c "import sys; '
+                    f'sys.version_info = {tuple(version)!r}; sys.base_prefix = {base_prefix}; exec(sys.argv[1])" '
+                    '"$2"\n')  # called as `python -c CODE`
     fake.chmod(0o755)
     return fake
 
