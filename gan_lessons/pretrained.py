@@ -140,7 +140,9 @@ def make_pack(out_dir, pack=None, weights=True, critics=False):
         shutil.rmtree(pack)
     extra = ("discriminator", "critic") if critics else ()
     for run in runs:
-        meta = json.loads((run / "checkpoint.json").read_text())
+        from .training import read_checkpoint
+
+        meta = read_checkpoint(run)  # (completes one whose writing a killed process left staged)
         if meta["step"] < meta["steps"]:
             raise UserError(f"{run} stopped at step {meta['step']} of {meta['steps']}: finish it first")
         target = pack / run.relative_to(out_dir)
@@ -153,7 +155,7 @@ def make_pack(out_dir, pack=None, weights=True, critics=False):
                 "pretrained": True, "optimizer_targets": {}}
         (target / "checkpoint.json").write_text(json.dumps(meta, indent=1))
     for path in out_dir.rglob("*.json"):
-        if path.name != "checkpoint.json":
+        if not path.name.startswith("checkpoint."):  # (nor a staged or partial one a killed process left)
             (pack / path.relative_to(out_dir)).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy(path, pack / path.relative_to(out_dir))
     return sum(path.stat().st_size for path in pack.rglob("*") if path.is_file())

@@ -11,7 +11,8 @@ e.g. ``{"generator": G, "discriminator": D, "gan": composite, "generator_ema": G
   * the step function finds its networks by these names (``"generator"``, ``"discriminator"``,
     ``"gan"`` for the composite; lesson 06 adds ``"generator_ba"``, ``"discriminator_a"``…);
   * a checkpoint writes one ``<name>.weights.h5`` per entry (weights and, for compiled models, the
-    optimizer state) and records the sorted names in ``checkpoint.json``;
+    optimizer state) and records the sorted names in ``checkpoint.json``; its files are all written before
+    any takes its name, so a process killed while writing leaves one step whole, never two mixed;
   * :func:`load_checkpoint` refuses a folder whose names differ from the models it is given, and
     says "damaged" for an unreadable file and "other settings" when the saved shapes don't fit.
 """
@@ -82,7 +83,7 @@ class History:
         if self.snapshots:
             arrays["snapshots"] = np.stack(self.snapshots)
         arrays["wall_time"] = np.asarray(self.wall_time)
-        _atomic_savez(path, arrays)
+        np.savez_compressed(path, **arrays)
 
     @classmethod
     def load(cls, path):
@@ -95,13 +96,6 @@ class History:
             history.snapshots = list(f["snapshots"]) if "snapshots" in f.files else []
             history.wall_time = float(f["wall_time"])
         return history
-
-
-def _atomic_savez(path, arrays):
-    path = Path(path)
-    tmp = path.with_name(path.stem + ".partial.npz")
-    np.savez_compressed(tmp, **arrays)
-    os.replace(tmp, path)
 
 
 def _optimizer_targets(model):
@@ -185,6 +179,7 @@ def training_lock(out_dir):
     except OSError as err:
         raise unwritable(out_dir, err) from err
     if lock is None:  # Windows: no flock, and no file left behind
+        _finish_staged(out_dir)
         yield
         return
     with lock:
@@ -203,6 +198,7 @@ def training_lock(out_dir):
             lock.write(f"pid {os.getpid()}")
             lock.flush()
         try:
+            _finish_staged(out_dir)  # (a checkpoint whose process was killed as its files took their names)
             yield
         finally:
             path.unlink(missing_ok=True)  # while the lock is still held: no one else can be training here
@@ -216,30 +212,78 @@ def save_checkpoint(out_dir, models, history, steps):
 
 
 def _write_checkpoint(out_dir, models, history, steps):
+    """Each file is first written under a ``.partial`` name; once all are on disk, ``checkpoint.staged.json``
+    appears (one rename) and says the new step is whole; then the files take their names, ``checkpoint.json``
+    last. A process killed in between (the out-of-memory killer, Jupyter's "The kernel appears to have died",
+    ``kill -9``) leaves the old step whole, or the new one staged whole, which :func:`_finish_staged` completes
+    the next time the folder is trained or read."""
     out_dir.mkdir(parents=True, exist_ok=True)
     extra = {}
     for name, model in models.items():
-        tmp = out_dir / f"{name}.partial.weights.h5"
-        model.save_weights(tmp)
-        os.replace(tmp, out_dir / f"{name}.weights.h5")
+        model.save_weights(out_dir / _partial(f"{name}.weights.h5"))
         for i, v in enumerate(_extra_variables(model)):
             extra[f"{name}/{i}"] = keras.ops.convert_to_numpy(v)
     backend_state = _global_rng_state()
     if backend_state is not None:
         extra["backend_global"] = backend_state
-    _atomic_savez(out_dir / "rng_state.npz", extra)
-    history.save(out_dir / "history.npz")
+    np.savez_compressed(out_dir / _partial("rng_state.npz"), **extra)
+    history.save(out_dir / _partial("history.npz"))
     targets = {name: _optimizer_targets(m) for name, m in models.items()}
     meta = {"step": history.step, "steps": steps, "wall_time": history.wall_time,
             "models": sorted(models), "optimizer_targets": {k: v for k, v in targets.items() if v}}
-    tmp = out_dir / "checkpoint.partial.json"
-    tmp.write_text(json.dumps(meta, indent=1))
-    os.replace(tmp, out_dir / "checkpoint.json")  # written last: marks the checkpoint complete
+    staged = out_dir / _partial(STAGED)
+    staged.write_text(json.dumps(meta, indent=1))
+    _sync(out_dir, [_partial(f) for f in _checkpoint_files(meta["models"])] + [staged.name])
+    os.replace(staged, out_dir / STAGED)  # the new step is whole on disk
+    _finish_staged(out_dir)
+
+
+STAGED = "checkpoint.staged.json"
+
+
+def _checkpoint_files(names):
+    """A checkpoint's files besides its checkpoint.json, for models of these names."""
+    return [f"{name}.weights.h5" for name in names] + ["rng_state.npz", "history.npz"]
+
+
+def _partial(filename):
+    """Where a checkpoint file is written first: generator.weights.h5 -> generator.partial.weights.h5."""
+    stem, _, rest = filename.partition(".")
+    return f"{stem}.partial.{rest}"
+
+
+def _sync(out_dir, filenames):
+    """Flush the files to the disk before the rename that says they are whole (for a power cut; not tried)."""
+    for filename in filenames:
+        with open(out_dir / filename, "rb+") as f:
+            os.fsync(f.fileno())
+    with contextlib.suppress(OSError):  # (Windows cannot open a folder: there the files are flushed, not their names)
+        fd = os.open(out_dir, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def _finish_staged(out_dir):
+    """Complete a checkpoint that was whole on disk when its process was killed: give its files their names."""
+    try:
+        meta = json.loads((out_dir / STAGED).read_text())
+    except FileNotFoundError:
+        return
+    for filename in _checkpoint_files(meta["models"]):
+        if (out_dir / _partial(filename)).exists():  # (the others had their names already)
+            os.replace(out_dir / _partial(filename), out_dir / filename)
+    os.replace(out_dir / STAGED, out_dir / "checkpoint.json")
 
 
 def read_checkpoint(out_dir):
     """The checkpoint's metadata (``step``, ``steps``, ``wall_time``…) or None if there is none."""
     path = Path(out_dir) / "checkpoint.json"
+    if (path.parent / STAGED).exists():  # a checkpoint whose process was killed: completed, unless another trains it
+        with contextlib.suppress(UserError):
+            with training_lock(out_dir):
+                pass
     if not path.exists():
         return None
     try:

@@ -4,6 +4,7 @@ received a pack needs fresh=True); and every pack the course ships still
 fits the networks the code builds today and reproduces its run's last snapshot (or its lesson-04 scores)."""
 
 import json
+import os
 
 import numpy as np
 import pytest
@@ -97,6 +98,35 @@ def test_only_finished_full_mode_runs_are_packed(folders):
     (stopped.out_dir / "checkpoint.json").write_text(json.dumps({**meta, "steps": 8}))  # as if interrupted
     with pytest.raises(UserError, match="stopped at step 4 of 8"):
         pretrained.make_pack(stopped.out_dir, packs / "stopped")
+
+
+
+class _Killed(BaseException):
+    """The process dying (out of memory, `kill -9`): no code runs after it."""
+
+
+def test_a_run_killed_as_its_last_checkpoint_took_its_name_is_packed_whole(folders, monkeypatch):
+    """Killed after its last checkpoint was on disk, before checkpoint.json said so: the run is finished and
+    packed as such (the pack used to read the old checkpoint.json and say "stopped at step 2 of 4"), with
+    none of the checkpoint's in-between files."""
+    checkpoints, packs = folders
+    renames, rename = [], os.replace
+
+    def killed_at_the_last_rename(src, dst):
+        renames.append(dst)
+        if len([d for d in renames if str(d).endswith("checkpoint.json")]) == 2:  # steps 2 and 4 (the last)
+            raise _Killed
+        rename(src, dst)
+
+    run = ImageGAN("mlp_gan", quick=False, out_dir=checkpoints / "mlp_gan", **TINY)
+    monkeypatch.setattr("gan_lessons.training.os.replace", killed_at_the_last_rename)
+    with pytest.raises(_Killed):
+        run.train(progress=False)
+    monkeypatch.setattr("gan_lessons.training.os.replace", rename)
+    pretrained.make_pack(run.out_dir, packs / "mlp_gan")
+    assert json.loads((packs / "mlp_gan" / "checkpoint.json").read_text())["step"] == 4
+    assert sorted(p.name for p in (packs / "mlp_gan").iterdir()) == [
+        "checkpoint.json", "experiment.json", "generator.weights.h5", "generator_ema.weights.h5", "history.npz"]
 
 
 def _shipped():

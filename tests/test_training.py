@@ -75,6 +75,50 @@ def test_ctrl_c_while_a_checkpoint_is_written_waits_for_its_last_file(real_image
     assert resumed.logs == straight.logs
 
 
+class _Killed(BaseException):
+    """The process dying at that instant (the out-of-memory killer, `kill -9`, a flat battery): no code runs after."""
+
+
+def _killed_at_rename(k):
+    """``os.replace`` as seen by the checkpoint writer, the process dying just before the k-th rename (from 1)."""
+    calls, rename = [], os.replace
+
+    def replace(src, dst):
+        calls.append(dst)
+        if len(calls) == k:
+            raise _Killed
+        rename(src, dst)
+
+    return replace, calls
+
+
+def test_a_process_killed_while_a_checkpoint_is_written_resumes_exactly(real_images, tmp_path, monkeypatch):
+    """The out-of-memory killer (in a notebook: "The kernel appears to have died") or a `kill -9` can end the
+    process between any two files of a checkpoint, and no Python code runs after it. At every such instant of
+    the step-4 checkpoint the folder still holds one step whole (2 or 4), and training from it goes on exactly.
+    The files used to take their names one by one: killed after the networks' files and before the random
+    state's, the run resumed from step 2 with step 4's weights."""
+    straight = _fit(make_tiny_gan(), real_images, steps=6)
+    replace, calls = _killed_at_rename(0)
+    monkeypatch.setattr("gan_lessons.training.os.replace", replace)
+    _fit(make_tiny_gan(), real_images, steps=2, checkpoint_every=2, out_dir=tmp_path / "count")
+    per_checkpoint = len(calls)  # the renames of one checkpoint
+    ours = [p.name for p in (tmp_path / "count").iterdir()]
+    assert per_checkpoint >= 5  # three models, the random state and the history at least
+    for k in range(1, per_checkpoint + 1):
+        out = tmp_path / f"killed_before_rename_{k}"
+        replace, _ = _killed_at_rename(per_checkpoint + k)  # in the step-4 checkpoint, after step 2's
+        monkeypatch.setattr("gan_lessons.training.os.replace", replace)
+        with pytest.raises(_Killed):
+            _fit(make_tiny_gan(), real_images, steps=6, checkpoint_every=2, out_dir=out)
+        monkeypatch.undo()
+        if k % 2:  # read first (notebook 04 and `sample` read a run they don't train), or trained at once
+            assert read_checkpoint(out)["step"] in (2, 4)
+        resumed = _fit(make_tiny_gan(seed=99), real_images, steps=6, out_dir=out)
+        assert resumed.logs == straight.logs, f"killed before rename {k} of {per_checkpoint}"
+        assert sorted(p.name for p in out.iterdir()) == sorted(ours)  # no file left half-way
+
+
 @pytest.mark.skipif(sys.platform == "win32", reason="no training lock on Windows")
 def test_a_folder_that_another_process_trains_is_refused_until_that_process_ends(real_images, tmp_path):
     """Notebook 04 loads lesson 02's run, or trains it if unfinished: while a `train dcgan` in a terminal (here a
