@@ -18,10 +18,13 @@ e.g. ``{"generator": G, "discriminator": D, "gan": composite, "generator_ema": G
 """
 
 import contextlib
+import gc
 import json
 import math
 import os
+import shutil
 import signal
+import sys
 import threading
 import time
 import zipfile
@@ -206,9 +209,44 @@ def training_lock(out_dir):
 
 def save_checkpoint(out_dir, models, history, steps):
     """Write weights (Keras stores the optimizer state with them), RNG state and history, every file of
-    the same step: an interrupt (Ctrl-C) during the writing waits for its end."""
+    the same step: an interrupt (Ctrl-C) during the writing waits for its end. On a disk without room for
+    it, nothing is written; a write that fails all the same removes what it wrote. Both say what is kept."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    need, free = 1.25 * _checkpoint_bytes(models, history) + 1e6, shutil.disk_usage(out_dir).free
+    if free < need:  # (h5py, failing in the middle of a file, crashes the process when it exits)
+        raise _not_written(out_dir, history, f"it needs about {need / 1e6:.0f} MB, {free / 1e6:.0f} MB are free")
     with _interrupts_held():
-        _write_checkpoint(Path(out_dir), models, history, steps)
+        try:
+            _write_checkpoint(out_dir, models, history, steps)
+            return
+        except OSError as err:  # the disk filled up meanwhile, the folder became read-only...
+            why = os.strerror(err.errno) if err.errno else str(err)
+            hook, sys.unraisablehook = sys.unraisablehook, lambda unraisable: None
+        try:  # h5py's objects of the failed file, freed now, would each print that they could not be flushed
+            gc.collect()
+        finally:
+            sys.unraisablehook = hook
+        if not (out_dir / STAGED).exists():  # (a staged checkpoint is whole: finished at the next read)
+            for path in out_dir.glob("*.partial.*"):
+                path.unlink(missing_ok=True)
+        raise _not_written(out_dir, history, why)
+
+
+def _checkpoint_bytes(models, history):
+    """About the size of one checkpoint: the variables and optimizer states (stored uncompressed), the history."""
+    optimizers = [m.optimizer for m in models.values() if getattr(m, "optimizer", None) is not None]
+    variables = [v for m in models.values() for v in m.weights] + [v for o in optimizers for v in o.variables]
+    return (sum(math.prod(v.shape) * np.dtype(v.dtype).itemsize for v in variables)
+            + sum(s.nbytes for s in history.snapshots) + 8 * sum(map(len, history.logs.values())))
+
+
+def _not_written(out_dir, history, why):
+    kept = read_checkpoint(out_dir)
+    return UserError(f"cannot write the checkpoint of step {history.step} in {out_dir} ({why}): free some space "
+                     "there or pass another out_dir / --out; " + (
+                         f"the folder keeps step {kept['step']} of {kept['steps']}, where the same command goes on"
+                         if kept else "nothing is saved there yet"))
 
 
 def _write_checkpoint(out_dir, models, history, steps):
@@ -217,7 +255,6 @@ def _write_checkpoint(out_dir, models, history, steps):
     last. A process killed in between (the out-of-memory killer, Jupyter's "The kernel appears to have died",
     ``kill -9``) leaves the old step whole, or the new one staged whole, which :func:`_finish_staged` completes
     the next time the folder is trained or read."""
-    out_dir.mkdir(parents=True, exist_ok=True)
     extra = {}
     for name, model in models.items():
         model.save_weights(out_dir / _partial(f"{name}.weights.h5"))

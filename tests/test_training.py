@@ -1,7 +1,9 @@
+import errno
 import os
 import re
 import signal
 import sys
+import types
 
 import keras
 import numpy as np
@@ -117,6 +119,39 @@ def test_a_process_killed_while_a_checkpoint_is_written_resumes_exactly(real_ima
         resumed = _fit(make_tiny_gan(seed=99), real_images, steps=6, out_dir=out)
         assert resumed.logs == straight.logs, f"killed before rename {k} of {per_checkpoint}"
         assert sorted(p.name for p in out.iterdir()) == sorted(ours)  # no file left half-way
+
+
+@pytest.mark.parametrize("full", ["before", "while writing"])
+def test_a_full_disk_stops_with_what_is_kept_and_the_same_command_goes_on(real_images, tmp_path, monkeypatch, full):
+    """A disk without room for the step-4 checkpoint: known before writing (nothing is written: h5py, failing in the
+    middle of a file, crashes the process when it exits), or found while writing (the disk filled up meanwhile).
+    Either way a message with the fix and the step kept, no file half-written, and once there is room the run
+    goes on exactly. It used to be h5py's traceback, files left behind and, at exit, a segmentation fault."""
+    straight = _fit(make_tiny_gan(), real_images, steps=6)
+    save_weights, saves = keras.Model.save_weights, []
+
+    def full_disk_at_step_4(model, path, *args, **kwargs):
+        saves.append(path)
+        if len(saves) > 3:  # the three models of the step-2 checkpoint were written
+            raise OSError(errno.ENOSPC, "Can't synchronously write data (file write failed: ...)")
+        return save_weights(model, path, *args, **kwargs)
+
+    def room_for_step_2_only(path):
+        saves.append(path)
+        return types.SimpleNamespace(free=10 ** 9 if len(saves) == 1 else 10 ** 5)  # 1 GB, then 100 kB
+
+    if full == "before":
+        monkeypatch.setattr("gan_lessons.training.shutil.disk_usage", room_for_step_2_only)
+    else:
+        monkeypatch.setattr(keras.Model, "save_weights", full_disk_at_step_4)
+    why = r"No space left on device" if full == "while writing" else r"it needs about \d+ MB, 0 MB are free"
+    with pytest.raises(UserError, match=re.escape(f"cannot write the checkpoint of step 4 in {tmp_path} (") + why
+                       + re.escape("): free some space there or pass another out_dir / --out; the folder keeps step 2 "
+                                   "of 6, where the same command goes on")):
+        _fit(make_tiny_gan(), real_images, steps=6, checkpoint_every=2, out_dir=tmp_path)
+    monkeypatch.undo()
+    assert not list(tmp_path.glob("*.partial.*"))
+    assert _fit(make_tiny_gan(seed=99), real_images, steps=6, out_dir=tmp_path).logs == straight.logs
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="no training lock on Windows")
