@@ -416,41 +416,47 @@ def fit(step, models, data, *, steps, batch_size, seed=0, sample=None, snapshot_
         bar = keras.utils.Progbar(steps, interval=1.0, stateless_metrics=[]) if progress else None
         report_every = max(1, steps // 50)
         order, order_epoch = None, None
-        t0 = time.perf_counter()
-        for i in range(start, steps):
-            epoch, position = divmod(i, batches_per_epoch)
-            if epoch != order_epoch:
-                order, order_epoch = np.random.default_rng([seed, epoch]).permutation(n), epoch
-            index = np.sort(order[position * batch_size:(position + 1) * batch_size])
-            batch = tuple(a[index] for a in arrays)
-            try:
-                logs = step(models, batch if len(batch) > 1 else batch[0], np.random.default_rng([seed, i, 1]))
-            except RuntimeError as err:
-                if not _diverged_on_torch(err):
-                    raise
-                logs = {"loss": float("nan")}
-            logs = {key: float(value) for key, value in logs.items()}
-            history.append(i + 1, logs)
-            bad = {key: value for key, value in logs.items() if not math.isfinite(value)}
-            if bad:
-                history.wall_time += time.perf_counter() - t0
-                where = f"; the last good checkpoint is in {out_dir}" if out_dir is not None else ""
-                raise NonFiniteLossError(
-                    f"training stopped at step {i + 1}: "
-                    + ", ".join(f"{key} = {value}" for key, value in bad.items())
-                    + ". The networks diverged: lower the learning rate, check that the training "
-                    "images are scaled to [-1, 1] and contain no NaN" + where + ".",
-                    history,
-                )
-            done = i + 1
-            if sample is not None and snapshot_every and (done % snapshot_every == 0 or done == steps):
-                history.add_snapshot(done, sample())
-            if out_dir is not None and checkpoint_every and done % checkpoint_every == 0 and done < steps:
-                history.wall_time += time.perf_counter() - t0
-                t0 = time.perf_counter()
-                save_checkpoint(out_dir, models, history, steps)
-            if bar is not None and (done % report_every == 0 or done == steps):
-                bar.update(done, values=[(key, history.mean(key)) for key in logs])  # last-100 means
+        t0, shown = time.perf_counter(), False
+        try:
+            for i in range(start, steps):
+                epoch, position = divmod(i, batches_per_epoch)
+                if epoch != order_epoch:
+                    order, order_epoch = np.random.default_rng([seed, epoch]).permutation(n), epoch
+                index = np.sort(order[position * batch_size:(position + 1) * batch_size])
+                batch = tuple(a[index] for a in arrays)
+                try:
+                    logs = step(models, batch if len(batch) > 1 else batch[0], np.random.default_rng([seed, i, 1]))
+                except RuntimeError as err:
+                    if not _diverged_on_torch(err):
+                        raise
+                    logs = {"loss": float("nan")}
+                logs = {key: float(value) for key, value in logs.items()}
+                history.append(i + 1, logs)
+                bad = {key: value for key, value in logs.items() if not math.isfinite(value)}
+                if bad:
+                    history.wall_time += time.perf_counter() - t0
+                    where = f"; the last good checkpoint is in {out_dir}" if out_dir is not None else ""
+                    raise NonFiniteLossError(
+                        f"training stopped at step {i + 1}: "
+                        + ", ".join(f"{key} = {value}" for key, value in bad.items())
+                        + ". The networks diverged: lower the learning rate, check that the training "
+                        "images are scaled to [-1, 1] and contain no NaN" + where + ".",
+                        history,
+                    )
+                done = i + 1
+                if sample is not None and snapshot_every and (done % snapshot_every == 0 or done == steps):
+                    history.add_snapshot(done, sample())
+                if out_dir is not None and checkpoint_every and done % checkpoint_every == 0 and done < steps:
+                    history.wall_time += time.perf_counter() - t0
+                    t0 = time.perf_counter()
+                    save_checkpoint(out_dir, models, history, steps)
+                if bar is not None and (done % report_every == 0 or done == steps):
+                    bar.update(done, values=[(key, history.mean(key)) for key in logs])  # last-100 means
+                    shown = True
+        except Exception:  # (a NaN, a full disk, a bug): its message on a line of its own, not after the bar's
+            if shown:
+                print()
+            raise
         history.wall_time += time.perf_counter() - t0
         if out_dir is not None:
             save_checkpoint(out_dir, models, history, steps)

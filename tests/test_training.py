@@ -219,6 +219,23 @@ def test_nan_in_the_data_stops_training_with_a_message(real_images):
     assert info.value.history.step == 1
 
 
+
+@pytest.mark.parametrize("diverges_at", [1, 30])
+def test_a_training_stopped_by_an_error_ends_the_progress_bars_line(real_images, capsys, diverges_at):
+    """The bar redraws one line on stdout; an error midway (here a NaN at step 30; a full disk, a bug) is printed on
+    stderr, in a terminal on the same line: "... g_loss: 0.5412error: training stopped at step 30 ...". The line is
+    ended first, and nothing is added when the bar has not been drawn yet (a NaN at step 1)."""
+    def step(models, batch, rng):
+        step.calls += 1
+        return {"loss": float("nan") if step.calls == diverges_at else 1.0}
+
+    step.calls = 0
+    with pytest.raises(NonFiniteLossError, match=f"step {diverges_at}:"):
+        fit(step, make_tiny_gan(), real_images, steps=50, batch_size=8)
+    out = capsys.readouterr().out
+    assert out.endswith("loss: 1.0000\n") if diverges_at == 30 else out == ""
+
+
 def test_non_finite_loss_keeps_the_last_good_checkpoint(real_images, tmp_path):
     calls = []
 
