@@ -78,7 +78,7 @@ def test_ctrl_c_while_a_checkpoint_is_written_waits_for_its_last_file(real_image
 
 
 class _Killed(BaseException):
-    """The process dying at that instant (the out-of-memory killer, `kill -9`, a flat battery): no code runs after."""
+    """The process dying at that instant (the out-of-memory killer, `kill -9`): no code runs after it."""
 
 
 def _killed_at_rename(k):
@@ -217,7 +217,6 @@ def test_nan_in_the_data_stops_training_with_a_message(real_images):
     with pytest.raises(NonFiniteLossError, match=r"step 1: \w*loss = nan.*lower the learning rate") as info:
         _fit(make_tiny_gan(), poisoned, steps=5)
     assert info.value.history.step == 1
-
 
 
 @pytest.mark.parametrize("diverges_at", [1, 30])
