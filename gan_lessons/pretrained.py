@@ -139,9 +139,9 @@ def make_pack(out_dir, pack=None, weights=True, critics=False):
     if pack.exists():
         shutil.rmtree(pack)
     extra = ("discriminator", "critic") if critics else ()
-    for run in runs:
-        from .training import read_checkpoint
+    from .training import read_checkpoint  # (here: the notebooks import this module before Keras is set up)
 
+    for run in runs:
         meta = read_checkpoint(run)  # (completes one whose writing a killed process left staged)
         if meta["step"] < meta["steps"]:
             raise UserError(f"{run} stopped at step {meta['step']} of {meta['steps']}: finish it first")

@@ -47,6 +47,25 @@ def another_process_training(*folders):
         holder.wait()
 
 
+
+class Killed(BaseException):
+    """The process dying at that instant (the out-of-memory killer, `kill -9`): no code runs after it."""
+
+
+def killed_at_rename(when):
+    """``os.replace`` as the checkpoint writer sees it, the process dying just before the rename at which
+    ``when(destinations so far, this one included)`` is true; returns it and that list of destinations."""
+    calls, rename = [], os.replace
+
+    def replace(src, dst):
+        calls.append(dst)
+        if when(calls):
+            raise Killed
+        rename(src, dst)
+
+    return replace, calls
+
+
 def make_tiny_gan(seed=0, lr=1e-3, dropout=0.2):
     set_seed(seed)
     G = mlp_generator(8, hidden=(32,))

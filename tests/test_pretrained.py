@@ -8,6 +8,7 @@ import os
 
 import numpy as np
 import pytest
+from conftest import Killed, killed_at_rename
 
 from gan_lessons import UserError, pretrained
 from gan_lessons.lessons import ImageGAN, ModeCollapseSweep, load_experiment, registered
@@ -101,26 +102,17 @@ def test_only_finished_full_mode_runs_are_packed(folders):
 
 
 
-class _Killed(BaseException):
-    """The process dying (out of memory, `kill -9`): no code runs after it."""
-
-
 def test_a_run_killed_as_its_last_checkpoint_took_its_name_is_packed_whole(folders, monkeypatch):
     """Killed after its last checkpoint was on disk, before checkpoint.json said so: the run is finished and
     packed as such (the pack used to read the old checkpoint.json and say "stopped at step 2 of 4"), with
     none of the checkpoint's in-between files."""
     checkpoints, packs = folders
-    renames, rename = [], os.replace
-
-    def killed_at_the_last_rename(src, dst):
-        renames.append(dst)
-        if len([d for d in renames if str(d).endswith("checkpoint.json")]) == 2:  # steps 2 and 4 (the last)
-            raise _Killed
-        rename(src, dst)
-
+    rename = os.replace
+    killed_at_the_last_rename, _ = killed_at_rename(  # the second checkpoint.json: steps 2 and 4 (the last)
+        lambda renames: sum(str(d).endswith("checkpoint.json") for d in renames) == 2)
     run = ImageGAN("mlp_gan", quick=False, out_dir=checkpoints / "mlp_gan", **TINY)
     monkeypatch.setattr("gan_lessons.training.os.replace", killed_at_the_last_rename)
-    with pytest.raises(_Killed):
+    with pytest.raises(Killed):
         run.train(progress=False)
     monkeypatch.setattr("gan_lessons.training.os.replace", rename)
     pretrained.make_pack(run.out_dir, packs / "mlp_gan")

@@ -8,7 +8,7 @@ import types
 import keras
 import numpy as np
 import pytest
-from conftest import another_process_training, changed, make_tiny_gan, weights_of
+from conftest import Killed, another_process_training, changed, killed_at_rename, make_tiny_gan, weights_of
 
 from gan_lessons import UserError
 from gan_lessons.models import build_gan, mlp_discriminator, mlp_generator
@@ -77,23 +77,6 @@ def test_ctrl_c_while_a_checkpoint_is_written_waits_for_its_last_file(real_image
     assert resumed.logs == straight.logs
 
 
-class _Killed(BaseException):
-    """The process dying at that instant (the out-of-memory killer, `kill -9`): no code runs after it."""
-
-
-def _killed_at_rename(k):
-    """``os.replace`` as seen by the checkpoint writer, the process dying just before the k-th rename (from 1)."""
-    calls, rename = [], os.replace
-
-    def replace(src, dst):
-        calls.append(dst)
-        if len(calls) == k:
-            raise _Killed
-        rename(src, dst)
-
-    return replace, calls
-
-
 def test_a_process_killed_while_a_checkpoint_is_written_resumes_exactly(real_images, tmp_path, monkeypatch):
     """The out-of-memory killer (in a notebook: "The kernel appears to have died") or a `kill -9` can end the
     process between any two files of a checkpoint, and no Python code runs after it. At every such instant of
@@ -101,7 +84,7 @@ def test_a_process_killed_while_a_checkpoint_is_written_resumes_exactly(real_ima
     The files used to take their names one by one: killed after the networks' files and before the random
     state's, the run resumed from step 2 with step 4's weights."""
     straight = _fit(make_tiny_gan(), real_images, steps=6)
-    replace, calls = _killed_at_rename(0)
+    replace, calls = killed_at_rename(lambda renames: False)
     monkeypatch.setattr("gan_lessons.training.os.replace", replace)
     _fit(make_tiny_gan(), real_images, steps=2, checkpoint_every=2, out_dir=tmp_path / "count")
     per_checkpoint = len(calls)  # the renames of one checkpoint
@@ -109,9 +92,9 @@ def test_a_process_killed_while_a_checkpoint_is_written_resumes_exactly(real_ima
     assert per_checkpoint >= 5  # three models, the random state and the history at least
     for k in range(1, per_checkpoint + 1):
         out = tmp_path / f"killed_before_rename_{k}"
-        replace, _ = _killed_at_rename(per_checkpoint + k)  # in the step-4 checkpoint, after step 2's
+        replace, _ = killed_at_rename(lambda renames: len(renames) == per_checkpoint + k)  # step 4's, after step 2's
         monkeypatch.setattr("gan_lessons.training.os.replace", replace)
-        with pytest.raises(_Killed):
+        with pytest.raises(Killed):
             _fit(make_tiny_gan(), real_images, steps=6, checkpoint_every=2, out_dir=out)
         monkeypatch.undo()
         if k % 2:  # read first (notebook 04 and `sample` read a run they don't train), or trained at once
