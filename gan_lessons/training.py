@@ -400,64 +400,98 @@ def fit(step, models, data, *, steps, batch_size, seed=0, sample=None, snapshot_
 
     tensorflow_reads_before_updates()  # before the step's train functions are traced
     with training_lock(out_dir):  # None: no folder, nothing to hold
-        history = History()
-        if out_dir is not None and read_checkpoint(out_dir) is not None:
-            history = load_checkpoint(out_dir, models)
-            if progress:
-                verb = "terminado, se carga" if history.step >= steps else "se reanuda desde ahí"
-                print(f"Checkpoint del paso {history.step} en {out_dir}: {verb}")
-        start = history.step
-        if start >= steps:
+        history = _resumed(out_dir, models, steps, progress)
+        if history.step >= steps:
             return history
-        if sample is not None and start == 0:
+        if sample is not None and history.step == 0:
             history.add_snapshot(0, sample())
-
-        batches_per_epoch = n // batch_size
-        bar = keras.utils.Progbar(steps, interval=1.0, stateless_metrics=[]) if progress else None
-        report_every = max(1, steps // 50)
-        order, order_epoch = None, None
-        t0, shown = time.perf_counter(), False
-        try:
-            for i in range(start, steps):
-                epoch, position = divmod(i, batches_per_epoch)
-                if epoch != order_epoch:
-                    order, order_epoch = np.random.default_rng([seed, epoch]).permutation(n), epoch
-                index = np.sort(order[position * batch_size:(position + 1) * batch_size])
-                batch = tuple(a[index] for a in arrays)
-                try:
-                    logs = step(models, batch if len(batch) > 1 else batch[0], np.random.default_rng([seed, i, 1]))
-                except RuntimeError as err:
-                    if not _diverged_on_torch(err):
-                        raise
-                    logs = {"loss": float("nan")}
-                logs = {key: float(value) for key, value in logs.items()}
-                history.append(i + 1, logs)
-                bad = {key: value for key, value in logs.items() if not math.isfinite(value)}
-                if bad:
-                    history.wall_time += time.perf_counter() - t0
-                    where = f"; the last good checkpoint is in {out_dir}" if out_dir is not None else ""
-                    raise NonFiniteLossError(
-                        f"training stopped at step {i + 1}: "
-                        + ", ".join(f"{key} = {value}" for key, value in bad.items())
-                        + ". The networks diverged: lower the learning rate, check that the training "
-                        "images are scaled to [-1, 1] and contain no NaN" + where + ".",
-                        history,
-                    )
+        t0 = time.perf_counter()
+        with _progress_bar(steps, progress) as show:
+            for i, batch in _batches(arrays, batch_size, seed, history.step, steps):
+                logs = _run_step(step, models, batch, np.random.default_rng([seed, i, 1]))
                 done = i + 1
+                history.append(done, logs)
+                if not all(math.isfinite(value) for value in logs.values()):
+                    history.wall_time += time.perf_counter() - t0
+                    raise _diverged(history, logs, out_dir)
                 if sample is not None and snapshot_every and (done % snapshot_every == 0 or done == steps):
                     history.add_snapshot(done, sample())
                 if out_dir is not None and checkpoint_every and done % checkpoint_every == 0 and done < steps:
                     history.wall_time += time.perf_counter() - t0
                     t0 = time.perf_counter()
                     save_checkpoint(out_dir, models, history, steps)
-                if bar is not None and (done % report_every == 0 or done == steps):
-                    bar.update(done, values=[(key, history.mean(key)) for key in logs])  # last-100 means
-                    shown = True
-        except Exception:  # (a NaN, a full disk, a bug): its message on a line of its own, not after the bar's
-            if shown:
-                print()
-            raise
+                show(done, history, logs)
         history.wall_time += time.perf_counter() - t0
         if out_dir is not None:
             save_checkpoint(out_dir, models, history, steps)
         return history
+
+
+def _resumed(out_dir, models, steps, progress):
+    """The History of the run in ``out_dir``, its checkpoint loaded into ``models``; an empty one if there is none."""
+    if out_dir is None or read_checkpoint(out_dir) is None:
+        return History()
+    history = load_checkpoint(out_dir, models)
+    if progress:
+        verb = "terminado, se carga" if history.step >= steps else "se reanuda desde ahí"
+        print(f"Checkpoint del paso {history.step} en {out_dir}: {verb}")
+    return history
+
+
+def _batches(arrays, batch_size, seed, start, steps):
+    """(i, batch) for the steps i = start..steps-1. The rows are shuffled once per epoch with the seed
+    (seed, epoch), so step i gets the same batch whether or not the run was resumed before it."""
+    n = len(arrays[0])
+    per_epoch = n // batch_size
+    order, order_epoch = None, None
+    for i in range(start, steps):
+        epoch, position = divmod(i, per_epoch)
+        if epoch != order_epoch:
+            order, order_epoch = np.random.default_rng([seed, epoch]).permutation(n), epoch
+        index = np.sort(order[position * batch_size:(position + 1) * batch_size])
+        batch = tuple(a[index] for a in arrays)
+        yield i, batch if len(batch) > 1 else batch[0]
+
+
+def _run_step(step, models, batch, rng):
+    """The losses of one ``step`` as floats; NaN where torch refused a NaN probability instead of returning one."""
+    try:
+        logs = step(models, batch, rng)
+    except RuntimeError as err:
+        if not _diverged_on_torch(err):
+            raise
+        logs = {"loss": float("nan")}
+    return {key: float(value) for key, value in logs.items()}
+
+
+def _diverged(history, logs, out_dir):
+    """The error for a step whose ``logs`` hold a NaN or an infinity."""
+    bad = ", ".join(f"{key} = {value}" for key, value in logs.items() if not math.isfinite(value))
+    where = f"; the last good checkpoint is in {out_dir}" if out_dir is not None else ""
+    return NonFiniteLossError(
+        f"training stopped at step {history.step}: {bad}. The networks diverged: lower the learning rate, check "
+        f"that the training images are scaled to [-1, 1] and contain no NaN{where}.",
+        history,
+    )
+
+
+@contextlib.contextmanager
+def _progress_bar(steps, progress):
+    """A function ``show(done, history, logs)`` that draws Keras's progress bar about 50 times in a run, with the
+    mean of each loss over the last 100 steps (does nothing without ``progress``). An exception that leaves the
+    block after the bar was drawn first ends the bar's line, so that its message starts on a line of its own."""
+    bar = keras.utils.Progbar(steps, interval=1.0, stateless_metrics=[]) if progress else None
+    report_every = max(1, steps // 50)
+    drawn = []
+
+    def show(done, history, logs):
+        if bar is not None and (done % report_every == 0 or done == steps):
+            bar.update(done, values=[(key, history.mean(key)) for key in logs])
+            drawn.append(done)
+
+    try:
+        yield show
+    except Exception:  # (a NaN, a full disk, a bug)
+        if drawn:
+            print()
+        raise
