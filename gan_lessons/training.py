@@ -222,14 +222,17 @@ def save_checkpoint(out_dir, models, history, steps):
             return
         except OSError as err:  # the disk filled up meanwhile, the folder became read-only...
             why = os.strerror(err.errno) if err.errno else str(err)
-            hook, sys.unraisablehook = sys.unraisablehook, lambda unraisable: None
-        try:  # h5py's objects of the failed file, freed now, would each print that they could not be flushed
+            partials = [] if (out_dir / STAGED).exists() else list(out_dir.glob("*.partial.*"))  # (staged: whole)
+            for path in partials:  # emptied while the error still holds h5py's objects of the failed file: to close
+                with contextlib.suppress(OSError):  # it HDF5 must flush it, and with no room for that it crashed
+                    os.truncate(path, 0)  # the process at exit
+        hook, sys.unraisablehook = sys.unraisablehook, lambda unraisable: None
+        try:  # h5py's objects of the failed file, freed now (should one still fail to close, it would print)
             gc.collect()
         finally:
             sys.unraisablehook = hook
-        if not (out_dir / STAGED).exists():  # (a staged checkpoint is whole: finished at the next read)
-            for path in out_dir.glob("*.partial.*"):
-                path.unlink(missing_ok=True)
+        for path in partials:
+            path.unlink(missing_ok=True)
         raise _not_written(out_dir, history, why)
 
 

@@ -1,7 +1,9 @@
 import errno
 import os
 import re
+import shutil
 import signal
+import subprocess
 import sys
 import types
 
@@ -135,6 +137,51 @@ def test_a_full_disk_stops_with_what_is_kept_and_the_same_command_goes_on(real_i
     monkeypatch.undo()
     assert not list(tmp_path.glob("*.partial.*"))
     assert _fit(make_tiny_gan(seed=99), real_images, steps=6, out_dir=tmp_path).logs == straight.logs
+
+
+FILL_A_TINY_DISK = """
+import sys, types
+import numpy as np
+import gan_lessons.training as training
+from gan_lessons import UserError
+from gan_lessons.steps import gan_step
+from conftest import make_tiny_gan
+training.shutil = types.SimpleNamespace(disk_usage=lambda path: types.SimpleNamespace(free=10 ** 12))  # room, it says
+images = np.random.default_rng(0).uniform(-1, 1, (64, 28, 28, 1)).astype("float32")
+try:
+    training.fit(gan_step, make_tiny_gan(), images, steps=4, batch_size=16, checkpoint_every=2, out_dir=sys.argv[1],
+                 progress=False)
+except UserError as err:
+    print(err)
+    sys.exit(2)
+"""
+
+
+def _private_tmpfs(size):
+    """A command prefix that runs a command with a tmpfs of ``size`` mounted on its last argument, in a mount
+    namespace of its own (gone when the command ends); None where this cannot be done (not root, no unshare)."""
+    if sys.platform != "linux" or shutil.which("unshare") is None:
+        return None
+    probe = subprocess.run(["unshare", "-m", "sh", "-c", f"mount -t tmpfs -o size={size} tmpfs /mnt"],
+                           capture_output=True)
+    return None if probe.returncode else ["unshare", "-m", "sh", "-c",
+                                          f'mount -t tmpfs -o size={size} tmpfs "$0" && exec "$@"']
+
+
+@pytest.mark.skipif(_private_tmpfs("200k") is None, reason="needs root and unshare to mount a small disk")
+def test_a_disk_that_fills_while_h5py_writes_ends_with_the_message_not_a_crash(tmp_path):
+    """The disk check passes (here: made to see 1 TB) and the disk fills during an h5py write: HDF5 keeps the failed
+    file open and must flush it to close it, which on the full disk crashed the process as it exited (segmentation
+    fault, exit code 139; a notebook's kernel dies). Now the message with the fix, exit code 2, nothing left."""
+    tiny = tmp_path / "disk"
+    tiny.mkdir()
+    command = _private_tmpfs("200k") + [str(tiny), sys.executable, "-c", FILL_A_TINY_DISK, str(tiny / "run")]
+    tests = os.path.dirname(os.path.abspath(__file__))
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([tests, os.environ.get("PYTHONPATH", "")])}
+    done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=300)
+    assert done.returncode == 2, done.stderr[-2000:]
+    assert done.stdout.startswith(f"cannot write the checkpoint of step 2 in {tiny / 'run'} (No space left on device)")
+    assert "__dealloc__" not in done.stderr
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="no training lock on Windows")
