@@ -58,14 +58,14 @@ def pack_for(out_dir):
     return pack if (pack / "experiment.json").exists() else None
 
 
-def install(out_dir, matches):
-    """Copy the pack of ``out_dir`` into it when presentation mode is on, the folder holds no experiment yet and
-    ``matches(description)`` accepts the pack's experiment.json; return whether it did."""
-    pack = pack_for(out_dir) if pretrained_mode() else None
+def install(out_dir, matches, on=None):
+    """Copy the pack of ``out_dir`` into it when ``on`` (None: when presentation mode is on), the folder holds no
+    experiment yet and ``matches(description)`` accepts the pack's experiment.json; return whether it did."""
+    pack = pack_for(out_dir) if (pretrained_mode() if on is None else on) else None
     if pack is None or (Path(out_dir) / "experiment.json").exists():
         return False
     if not matches(json.loads((pack / "experiment.json").read_text())):
-        print(f"Modo presentación: los pesos del curso para {Path(out_dir).name} son de otros ajustes; se entrena.")
+        print(f"Los pesos del curso para {Path(out_dir).name} son de otros ajustes; se entrena.")
         return False
     shutil.copytree(pack, out_dir, dirs_exist_ok=True)
     return True

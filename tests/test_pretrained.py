@@ -63,6 +63,26 @@ def test_other_settings_or_the_mode_off_train_instead(folders, tmp_path, monkeyp
     assert not ImageGAN("mlp_gan", quick=False, out_dir=tmp_path / "class" / "again", **TINY).finished
 
 
+def test_one_run_can_ask_for_the_shipped_weights_or_refuse_them_whatever_the_mode_says(folders, tmp_path, monkeypatch):
+    """Notebook 05 takes its L1-only reference from the course's weights unless the student trains it: with the mode
+    off, ``pretrained=True`` still installs the pack (and ``shipped`` says so); with the mode on, ``pretrained=False``
+    trains; a folder the student trained is theirs either way."""
+    checkpoints, packs = folders
+    trained_pack(checkpoints)
+    monkeypatch.setattr(pretrained, "CHECKPOINT_DIR", tmp_path / "class")
+    monkeypatch.setenv("GAN_LESSONS_PRETRAINED", "0")
+    given = ImageGAN("mlp_gan", quick=False, out_dir=tmp_path / "class" / "mlp_gan", pretrained=True, **TINY)
+    assert given.finished and given.shipped
+    monkeypatch.setattr(pretrained, "CHECKPOINT_DIR", tmp_path / "student")  # another student's machine
+    monkeypatch.setenv("GAN_LESSONS_PRETRAINED", "1")
+    out = tmp_path / "student" / "mlp_gan"
+    mine = ImageGAN("mlp_gan", quick=False, out_dir=out, pretrained=False, **TINY)
+    assert not mine.finished and not mine.shipped
+    mine.train(progress=False)
+    again = ImageGAN("mlp_gan", quick=False, out_dir=out, pretrained=True, **TINY)
+    assert again.finished and not again.shipped
+
+
 def test_the_mode_off_still_loads_a_folder_that_received_the_pack_and_fresh_trains_it(folders, tmp_path,
                                                                                          monkeypatch):
     """What README and pretrained/README promise a student who switches the mode off after a class."""

@@ -151,9 +151,11 @@ def _same_experiment(saved, description, defaults):
 class Experiment:
     """The base of every lesson's runs: the lesson's settings (full or quick mode, plus ``overrides``),
     the seed, and the output folder ``out_dir`` (``checkpoints/<lesson>`` by default), claimed on
-    creation: ``fresh=True`` empties it first; a folder holding another experiment is refused."""
+    creation: ``fresh=True`` empties it first; a folder holding another experiment is refused. An empty
+    folder receives the course's shipped run (``pretrained/``, same settings only) when ``pretrained`` is True,
+    never when False, and in presentation mode when None (:mod:`gan_lessons.pretrained`)."""
 
-    def __init__(self, lesson, quick=None, seed=0, out_dir=None, fresh=False, **overrides):
+    def __init__(self, lesson, quick=None, seed=0, out_dir=None, fresh=False, pretrained=None, **overrides):
         spec = registered(lesson)
         if not isinstance(self, spec.runner):
             raise UserError(f"{spec.name} is run by {spec.runner.__name__}, not {type(self).__name__}")
@@ -163,7 +165,7 @@ class Experiment:
         self._check_config()
         self.out_dir = Path(out_dir) if out_dir is not None else CHECKPOINT_DIR / (
             f"{spec.name}-quick" if self.quick else spec.name)
-        self._claim_out_dir(fresh)
+        self._claim_out_dir(fresh, pretrained)
 
     def _check_config(self):
         """Refuse settings that only this kind of run can judge (before the folder is touched)."""
@@ -172,7 +174,13 @@ class Experiment:
         return {"format": DESCRIPTION_FORMAT, "lesson": self.lesson, "quick": self.quick, "seed": self.seed,
                 "config": self.config}
 
-    def _claim_out_dir(self, fresh):
+    @property
+    def shipped(self):
+        """True when ``out_dir`` holds the course's shipped run (``pretrained/``), not one trained here."""
+        meta = read_checkpoint(self.out_dir)
+        return bool(meta and meta.get("pretrained"))
+
+    def _claim_out_dir(self, fresh, pretrained):
         out, path = self.out_dir, self.out_dir / "experiment.json"
         if out.exists() and not out.is_dir():
             raise UserError(f"{out} is a file, not a folder: pass a folder as out_dir / --out")
@@ -189,7 +197,7 @@ class Experiment:
         if not fresh:
             from ..pretrained import install
 
-            install(out, mine)
+            install(out, mine, on=pretrained)
         if path.exists():
             saved = read_description(out)
             if not mine(saved):
