@@ -19,12 +19,20 @@ def _setting(text):
         return key, value
 
 
+# Words that `make_experiment` takes beside the lesson's settings, and what `train` offers for each instead of --set.
+NOT_SETTINGS = {"lesson": "the lesson's name", "quick": "--quick", "seed": "--seed N", "out_dir": "--out DIR",
+                "fresh": "a new --out DIR (or delete the folder)", "pretrained": "GAN_LESSONS_PRETRAINED=1"}
+
+
 def _train(args):
     from .lessons import make_experiment
 
     if args.eval_samples < 1:  # refused before training, not after it
         raise UserError(f"--eval-samples must be at least 1, got {args.eval_samples}")
-    run = make_experiment(args.lesson, quick=args.quick, seed=args.seed, out_dir=args.out, **dict(args.set))
+    settings = dict(args.set)
+    for key in settings.keys() & NOT_SETTINGS.keys():  # (seed used to crash, fresh and pretrained to act unasked)
+        raise UserError(f"--set {key}=... is not a setting of {args.lesson}: use {NOT_SETTINGS[key]} instead")
+    run = make_experiment(args.lesson, quick=args.quick, seed=args.seed, out_dir=args.out, **settings)
     print(f"{args.lesson} ({'quick' if run.quick else 'full'} mode, seed {args.seed}) -> {run.out_dir}")
     print("settings: " + json.dumps(run.config))
     try:

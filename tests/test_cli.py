@@ -136,6 +136,9 @@ def test_bad_requests_are_refused_before_any_work(tmp_path, capsys, monkeypatch)
         (train + ["ema_decay=1.5"], "'ema_decay' of mlp_gan must be a number in [0, 1)"),
         (["train", "wgan", "--quick", "--out", str(tmp_path / "run"), "--set", "n_critic=0"],
          "'n_critic' of wgan must be a number ≥ 1"),
+        (train + ["seed=1"], "--set seed=... is not a setting of mlp_gan: use --seed N instead"),  # was a TypeError
+        (train + ["fresh=true"], "--set fresh=... is not a setting of mlp_gan: use a new --out DIR"),  # it deleted
+        (train + ["pretrained=true"], "use GAN_LESSONS_PRETRAINED=1 instead"),  # it installed the shipped run
     ]:
         assert main(argv) == 2, argv
         assert message in capsys.readouterr().err, argv
