@@ -47,7 +47,6 @@ def another_process_training(*folders):
         holder.wait()
 
 
-
 class Killed(BaseException):
     """The process dying at that instant (the out-of-memory killer, `kill -9`): no code runs after it."""
 

@@ -168,14 +168,17 @@ def _private_tmpfs(size):
                                           f'mount -t tmpfs -o size={size} tmpfs "$0" && exec "$@"']
 
 
-@pytest.mark.skipif(_private_tmpfs("200k") is None, reason="needs root and unshare to mount a small disk")
+TINY_DISK = _private_tmpfs("200k")  # probed once, when the tests are collected
+
+
+@pytest.mark.skipif(TINY_DISK is None, reason="needs root and unshare to mount a small disk")
 def test_a_disk_that_fills_while_h5py_writes_ends_with_the_message_not_a_crash(tmp_path):
     """The disk check passes (here: made to see 1 TB) and the disk fills during an h5py write: HDF5 keeps the failed
     file open and must flush it to close it, which on the full disk crashed the process as it exited (segmentation
     fault, exit code 139; a notebook's kernel dies). Now the message with the fix, exit code 2, nothing left."""
     tiny = tmp_path / "disk"
     tiny.mkdir()
-    command = _private_tmpfs("200k") + [str(tiny), sys.executable, "-c", FILL_A_TINY_DISK, str(tiny / "run")]
+    command = TINY_DISK + [str(tiny), sys.executable, "-c", FILL_A_TINY_DISK, str(tiny / "run")]
     tests = os.path.dirname(os.path.abspath(__file__))
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([tests, os.environ.get("PYTHONPATH", "")])}
     done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=300)
