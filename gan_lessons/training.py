@@ -485,12 +485,13 @@ def _progress_bar(steps, progress):
     block after the bar was drawn first ends the bar's line, so that its message starts on a line of its own."""
     bar = keras.utils.Progbar(steps, interval=1.0, stateless_metrics=[]) if progress else None
     report_every = max(1, steps // 50)
-    drawn = []
+    drawn = False
 
     def show(done, history, logs):
+        nonlocal drawn
         if bar is not None and (done % report_every == 0 or done == steps):
             bar.update(done, values=[(key, history.mean(key)) for key in logs])
-            drawn.append(done)
+            drawn = True
 
     try:
         yield show
