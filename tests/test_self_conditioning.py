@@ -227,3 +227,40 @@ def test_digits_over_training_of_the_plain_and_the_self_conditioned_dcgan(tmp_pa
         assert digits.shape == (10, len(steps)) and np.allclose(digits.sum(axis=0), 1)
     again = digits_over_training(quick=True, out_dirs=out_dirs, overrides=overrides)  # finished: loaded, not retrained
     np.testing.assert_array_equal(again["dcgan"][1], shares["dcgan"][1])
+
+
+def test_digits_over_training_shows_the_shipped_runs_without_taking_the_lessons_folders(tmp_path, monkeypatch):
+    """Notebook 04 shows lesson 02's DCGAN and the self-conditioned one from the course's runs (``pretrained/``)
+    unless the student trained them, and copies nothing into their folders (notebook 02 must still train lesson 02
+    there); ``fresh`` trains again the lesson it names, and only that one."""
+    from gan_lessons import pretrained
+    from gan_lessons.lessons.dcgan_selfcond import digits_over_training
+    from gan_lessons.training import read_checkpoint
+
+    lessons = ("dcgan", "dcgan_selfcond")
+    tiny = dict(g_channels=[8, 4], d_channels=[4, 8], latent_dim=8, batch_size=16, steps=4, snapshot_every=2,
+                checkpoint_every=2)
+    overrides = {"dcgan": tiny, "dcgan_selfcond": dict(tiny, clusters=K, g_label_dim=4)}
+    monkeypatch.setenv("GAN_LESSONS_PRETRAINED", "0")
+    monkeypatch.setattr(pretrained, "PRETRAINED_DIR", tmp_path / "pretrained")
+    monkeypatch.setattr(pretrained, "CHECKPOINT_DIR", tmp_path / "course")
+    course = digits_over_training(quick=False, out_dirs={name: tmp_path / "course" / name for name in lessons},
+                                  overrides=overrides)
+    for name in lessons:
+        pretrained.make_pack(tmp_path / "course" / name)
+    monkeypatch.setattr(pretrained, "CHECKPOINT_DIR", tmp_path / "student")  # a machine that trained nothing
+    student = {name: tmp_path / "student" / name for name in lessons}
+    shown = digits_over_training(quick=False, out_dirs=student, overrides=overrides, shipped=True)
+    for name in lessons:
+        np.testing.assert_array_equal(shown[name][1], course[name][1])  # the course run's histogram
+        assert read_checkpoint(student[name]) is None  # read from pretrained/, not trained, nothing copied
+    again = digits_over_training(quick=False, out_dirs=student, overrides=overrides, shipped=True,
+                                 fresh=["dcgan_selfcond"])
+    assert read_checkpoint(student["dcgan"]) is None
+    assert read_checkpoint(student["dcgan_selfcond"])["step"] == 4  # trained here, with the course's seed:
+    np.testing.assert_array_equal(again["dcgan_selfcond"][1], course["dcgan_selfcond"][1])  # the same run
+    with pytest.raises(UserError, match="fresh names lessons"):
+        digits_over_training(quick=False, out_dirs=student, overrides=overrides, fresh="dcgan_selfcond")
+    without = digits_over_training(quick=False, out_dirs=student, overrides=dict(overrides, dcgan=dict(tiny, steps=2)),
+                                   shipped=True)  # other settings than the pack's: trained here
+    assert read_checkpoint(student["dcgan"])["step"] == 2 and len(without["dcgan"][0]) == 2

@@ -191,20 +191,29 @@ class Experiment:
             with training_lock(out):  # refused while another process trains it
                 pass
             shutil.rmtree(out)
-        def mine(saved):
-            return _same_experiment(saved, self.describe(), self.spec.config(self.quick))
-
         if not fresh:
             from ..pretrained import install
 
-            install(out, mine, on=pretrained)
+            install(out, self._is_mine, on=pretrained)
         if path.exists():
             saved = read_description(out)
-            if not mine(saved):
+            if not self._is_mine(saved):
                 raise UserError(
                     f"{out} holds a checkpoint of another experiment ({saved.get('lesson')}, quick="
                     f"{saved.get('quick')}, seed={saved.get('seed')}, other settings?): pass another out_dir / "
                     "--out, or fresh=True to delete it")
+
+    def _is_mine(self, saved):
+        """Whether ``saved`` (an experiment.json) describes this experiment."""
+        return _same_experiment(saved, self.describe(), self.spec.config(self.quick))
+
+    def shipped_pack(self):
+        """The course's shipped run of this experiment (its folder under ``pretrained/``, made with these
+        settings and this seed), or None."""
+        from ..pretrained import pack_for
+
+        pack = pack_for(self.out_dir)
+        return pack if pack is not None and self._is_mine(read_description(pack)) else None
 
     def write_description(self):
         try:

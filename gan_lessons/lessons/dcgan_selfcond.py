@@ -42,15 +42,26 @@ def digit_shares(history):
     return np.stack([class_fractions(classify(images / 255.0)[1]) for images in history.snapshots], axis=1)
 
 
-def digits_over_training(quick=None, seed=0, out_dirs=None, overrides=None, progress=False):
+def digits_over_training(quick=None, seed=0, out_dirs=None, overrides=None, progress=False, shipped=False,
+                         fresh=()):
     """Train (or load, if finished) the plain DCGAN of lesson 02 and the self-conditioned one, each with its
     lesson's settings in its lesson's folder (or ``out_dirs[lesson]``, with ``overrides[lesson]``), and
-    return {lesson: (snapshot steps, digit shares (10, snapshots))}: the class histogram over training."""
+    return {lesson: (snapshot steps, digit shares (10, snapshots))}: the class histogram over training.
+    ``shipped=True``: a lesson not finished in its folder shows the history of the course's shipped run
+    (``pretrained/``, same settings only) instead of training; nothing is copied into the folder, which stays
+    the lesson's own (notebook 02 still trains lesson 02 there). The lessons named in ``fresh`` are trained
+    again from scratch."""
+    from ..training import History
     from . import make_experiment
 
+    unknown = set(fresh) - {"dcgan", "dcgan_selfcond"}
+    if unknown:
+        raise UserError(f"fresh names lessons {sorted(unknown)}; it takes 'dcgan' and 'dcgan_selfcond'")
     result = {}
     for lesson in ("dcgan", "dcgan_selfcond"):
-        run = make_experiment(lesson, quick, seed, (out_dirs or {}).get(lesson), **(overrides or {}).get(lesson, {}))
-        history = run.train(progress=progress)
+        run = make_experiment(lesson, quick, seed, (out_dirs or {}).get(lesson), fresh=lesson in fresh,
+                              **(overrides or {}).get(lesson, {}))
+        pack = run.shipped_pack() if shipped and lesson not in fresh and not run.finished else None
+        history = History.load(pack / "history.npz") if pack else run.train(progress=progress)
         result[lesson] = (np.asarray(history.snapshot_steps), digit_shares(history))
     return result
