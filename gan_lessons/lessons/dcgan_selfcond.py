@@ -51,7 +51,6 @@ def digits_over_training(quick=None, seed=0, out_dirs=None, overrides=None, prog
     (``pretrained/``, same settings only) instead of training; nothing is copied into the folder, which stays
     the lesson's own (notebook 02 still trains lesson 02 there). The lessons named in ``fresh`` are trained
     again from scratch."""
-    from ..training import History
     from . import make_experiment
 
     unknown = set(fresh) - {"dcgan", "dcgan_selfcond"}
@@ -61,7 +60,6 @@ def digits_over_training(quick=None, seed=0, out_dirs=None, overrides=None, prog
     for lesson in ("dcgan", "dcgan_selfcond"):
         run = make_experiment(lesson, quick, seed, (out_dirs or {}).get(lesson), fresh=lesson in fresh,
                               **(overrides or {}).get(lesson, {}))
-        pack = run.shipped_pack() if shipped and lesson not in fresh and not run.finished else None
-        history = History.load(pack / "history.npz") if pack else run.train(progress=progress)
+        history = run.train_or_show(progress, shipped=shipped and lesson not in fresh)
         result[lesson] = (np.asarray(history.snapshot_steps), digit_shares(history))
     return result

@@ -11,7 +11,7 @@ import numpy as np
 
 from .. import UserError, data_parallel, set_seed
 from ..data import unscale_images
-from ..training import fit, load_checkpoint, read_checkpoint
+from ..training import History, fit, load_checkpoint, read_checkpoint
 from .base import Experiment, read_description, saved_settings
 
 
@@ -56,6 +56,14 @@ class Run(Experiment):
                            seed=self.seed, sample=self.snapshot, snapshot_every=c["snapshot_every"],
                            out_dir=self.out_dir, checkpoint_every=c["checkpoint_every"], progress=progress)
         return self.history
+
+    def train_or_show(self, progress=True, shipped=False):
+        """:meth:`train` (which loads a finished run), except that with ``shipped=True`` a run not finished here
+        returns the history of the course's run of the same settings (``pretrained/``: losses and snapshots, to plot
+        without training), read, not copied, so the folder stays free for the student's own run; the models keep
+        their initial weights. Without such a pack it trains."""
+        pack = self.shipped_pack() if shipped and not self.finished else None
+        return History.load(pack / "history.npz") if pack else self.train(progress=progress)
 
     @classmethod
     def load(cls, out_dir, saved=None):
