@@ -83,6 +83,37 @@ def test_one_run_can_ask_for_the_shipped_weights_or_refuse_them_whatever_the_mod
     assert again.finished and not again.shipped
 
 
+def test_train_or_show_shows_the_shipped_run_without_copying_it_into_the_students_folder(folders, tmp_path,
+                                                                                     monkeypatch):
+    """Notebooks 04, 06 and 07 show another lesson's run that the student has not trained (the course's, from
+    ``pretrained/``) without installing it: that folder belongs to the lesson's own notebook, which must still train."""
+    checkpoints, packs = folders
+    original = trained_pack(checkpoints)
+    monkeypatch.setattr(pretrained, "CHECKPOINT_DIR", tmp_path / "student")
+    monkeypatch.setenv("GAN_LESSONS_PRETRAINED", "0")
+    out = tmp_path / "student" / "mlp_gan"
+    shown = ImageGAN("mlp_gan", quick=False, out_dir=out, **TINY)
+    history = shown.train_or_show(progress=False, shipped=True)
+    assert history.logs["d_loss"] == pytest.approx(original.history.logs["d_loss"], rel=1e-6)
+    z = np.random.default_rng(5).standard_normal((16, 100)).astype("float32")
+    assert np.abs(shown.generate(z=z) - original.generate(z=z)).max() < 5e-3  # the course's G
+    assert not shown.finished and not out.exists()  # nothing copied: the lesson's notebook still trains
+    other = ImageGAN("mlp_gan", quick=False, out_dir=tmp_path / "student" / "other", **TINY)
+    assert other.shipped_pack() is None  # no pack mirrors that folder: it trains
+    assert other.train_or_show(progress=False, shipped=True).step == 4 and other.finished
+    mine = ImageGAN("mlp_gan", quick=False, out_dir=out, **TINY)
+    assert mine.train_or_show(progress=False).step == 4 and mine.finished and not mine.shipped  # shipped=False
+    with np.load(packs / "mlp_gan" / "history.npz") as f:  # a pack that no longer equals the student's run
+        changed_pack = {k: f[k] * 2 if k == "log/d_loss" else f[k] for k in f.files}
+    np.savez(packs / "mlp_gan" / "history.npz", **changed_pack)
+    again = ImageGAN("mlp_gan", quick=False, out_dir=out, **TINY)
+    assert again.train_or_show(progress=False, shipped=True).logs["d_loss"] == mine.history.logs["d_loss"]  # theirs
+    monkeypatch.setattr(pretrained, "CHECKPOINT_DIR", tmp_path / "third")  # where nothing was trained: the pack's
+    elsewhere = ImageGAN("mlp_gan", quick=False, out_dir=tmp_path / "third" / "mlp_gan", **TINY)
+    assert elsewhere.train_or_show(progress=False, shipped=True).logs["d_loss"] == pytest.approx(
+        [2 * x for x in mine.history.logs["d_loss"]], rel=1e-6)
+
+
 def test_the_mode_off_still_loads_a_folder_that_received_the_pack_and_fresh_trains_it(folders, tmp_path,
                                                                                          monkeypatch):
     """What README and pretrained/README promise a student who switches the mode off after a class."""

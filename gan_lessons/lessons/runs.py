@@ -11,7 +11,7 @@ import numpy as np
 
 from .. import UserError, data_parallel, set_seed
 from ..data import unscale_images
-from ..training import History, fit, load_checkpoint, read_checkpoint
+from ..training import fit, load_checkpoint, read_checkpoint
 from .base import Experiment, read_description, saved_settings
 
 
@@ -59,11 +59,14 @@ class Run(Experiment):
 
     def train_or_show(self, progress=True, shipped=False):
         """:meth:`train` (which loads a finished run), except that with ``shipped=True`` a run not finished here
-        returns the history of the course's run of the same settings (``pretrained/``: losses and snapshots, to plot
-        without training), read, not copied, so the folder stays free for the student's own run; the models keep
-        their initial weights. Without such a pack it trains."""
+        shows the course's run of the same settings (``pretrained/``): its generators and history are loaded
+        from there, not copied, so the folder stays free for the student's own run (do not train this run further:
+        packs ship no discriminator). Without such a pack it trains."""
         pack = self.shipped_pack() if shipped and not self.finished else None
-        return History.load(pack / "history.npz") if pack else self.train(progress=progress)
+        if pack is None:
+            return self.train(progress=progress)
+        self.history = load_checkpoint(pack, self.models)
+        return self.history
 
     @classmethod
     def load(cls, out_dir, saved=None):
