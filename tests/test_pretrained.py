@@ -11,7 +11,7 @@ import pytest
 from conftest import Killed, killed_at_rename
 
 from gan_lessons import UserError, pretrained
-from gan_lessons.lessons import ImageGAN, ModeCollapseSweep, load_experiment, registered
+from gan_lessons.lessons import ImageGAN, ModeCollapseSweep, NotTrainedError, base, load_experiment, registered
 
 TINY = dict(steps=4, snapshot_every=2, checkpoint_every=2, batch_size=16, g_hidden=[16], d_hidden=[16],
             learning_rate=0.02)  # four big steps: the trained G is far from its initial weights
@@ -112,6 +112,32 @@ def test_train_or_show_shows_the_shipped_run_without_copying_it_into_the_student
     elsewhere = ImageGAN("mlp_gan", quick=False, out_dir=tmp_path / "third" / "mlp_gan", **TINY)
     assert elsewhere.train_or_show(progress=False, shipped=True).logs["d_loss"] == pytest.approx(
         [2 * x for x in mine.history.logs["d_loss"]], rel=1e-6)
+
+
+def test_for_comparison_takes_the_students_run_else_the_courses_and_never_trains(folders, tmp_path, monkeypatch):
+    """Notebooks 02 and 07 compare with lessons 01 and 02: the student's finished run (this mode first, then full
+    mode), else the course's shipped full-mode run, read in place; with neither, an error that names the command."""
+    checkpoints, packs = folders
+    original = trained_pack(checkpoints)
+    student = tmp_path / "student"
+    monkeypatch.setattr(pretrained, "CHECKPOINT_DIR", student)
+    monkeypatch.setattr(base, "CHECKPOINT_DIR", student)
+    monkeypatch.setenv("GAN_LESSONS_PRETRAINED", "0")
+    z = np.random.default_rng(5).standard_normal((16, 100)).astype("float32")
+    shown = ImageGAN.for_comparison("mlp_gan", quick=True, **TINY)
+    assert not shown.quick and not shown.finished and not student.exists()  # the course's, nothing copied or trained
+    assert np.abs(shown.generate(z=z) - original.generate(z=z)).max() < 5e-3
+    assert shown.history.logs["d_loss"] == pytest.approx(original.history.logs["d_loss"], rel=1e-6)
+    mine = ImageGAN("mlp_gan", quick=True, **{**TINY, "learning_rate": 0.01})
+    mine.train(progress=False)
+    mine_again = ImageGAN.for_comparison("mlp_gan", quick=True, **{**TINY, "learning_rate": 0.01})
+    assert mine_again.quick and mine_again.finished
+    assert mine_again.history.logs["d_loss"] == mine.history.logs["d_loss"]
+    assert np.abs(mine_again.generate(z=z) - shown.generate(z=z)).max() > 5e-2  # the student's G, not the course's
+    monkeypatch.setattr(pretrained, "PRETRAINED_DIR", tmp_path / "nothing shipped")
+    with pytest.raises(NotTrainedError, match="python -m gan_lessons train mlp_gan"):
+        ImageGAN.for_comparison("mlp_gan", quick=False, **TINY)
+    assert not (student / "mlp_gan").exists()
 
 
 def test_the_mode_off_still_loads_a_folder_that_received_the_pack_and_fresh_trains_it(folders, tmp_path,

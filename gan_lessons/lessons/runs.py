@@ -9,7 +9,7 @@ import time
 
 import numpy as np
 
-from .. import UserError, data_parallel, set_seed
+from .. import UserError, data_parallel, quick_mode, set_seed
 from ..data import unscale_images
 from ..training import fit, load_checkpoint, read_checkpoint
 from .base import Experiment, read_description, saved_settings
@@ -67,6 +67,20 @@ class Run(Experiment):
             return self.train(progress=progress)
         self.history = load_checkpoint(pack, self.models)
         return self.history
+
+    @classmethod
+    def for_comparison(cls, lesson, quick=None, **overrides):
+        """Another lesson's run, loaded for a notebook to compare with, never trained here: the student's
+        finished run in this mode (``quick``; None: as the environment says), else their finished full-mode run,
+        else the course's full-mode run shown from ``pretrained/`` (not copied: its ``finished`` stays False).
+        A :class:`NotTrainedError` naming the command that trains it when there is none of these."""
+        modes = dict.fromkeys([quick_mode() if quick is None else bool(quick), False])
+        for run in (cls(lesson, quick=mode, **overrides) for mode in modes):
+            if run.finished or run.shipped_pack():
+                run.train_or_show(progress=False, shipped=True)
+                return run
+        raise NotTrainedError(f"{lesson} has no finished run in {run.out_dir} and the course ships none there "
+                              f"(pretrained/): train it first with `python -m gan_lessons train {lesson}`")
 
     @classmethod
     def load(cls, out_dir, saved=None):
