@@ -30,6 +30,14 @@ def held_out_pairs(task, split):
     return inputs[keep], targets[keep]
 
 
+def score_line(name, s):
+    """One line of :func:`~gan_lessons.metrics.translation_scores`: error (and as a fraction of doing nothing),
+    palette, colourfulness, sharpness."""
+    return (f"{name}: {s['n_images']} pairs, MAE {s['mae']:.4f} ({s['mae'] / s['mae_identity']:.3f} x doing nothing), "
+            f"palette {s['palette_distance']:.3f}, colourfulness {s['colorfulness_ratio']:.2f}, "
+            f"sharpness {s['sharpness_ratio']:.2f}")
+
+
 if __name__ == "__main__":
     if len(sys.argv) < 3:
         sys.exit(__doc__)
@@ -39,7 +47,4 @@ if __name__ == "__main__":
     history = run.train(progress=False)
     print(f"{history.step} steps, {history.wall_time:.0f} s of training")
     for split in ("val", "test"):
-        s = run.evaluate(split=split)
-        print(f"{split}: {s['n_images']} pairs, MAE {s['mae']:.4f} ({s['mae'] / s['mae_identity']:.3f} x doing nothing), "
-              f"palette {s['palette_distance']:.3f}, colourfulness {s['colorfulness_ratio']:.2f}, "
-              f"sharpness {s['sharpness_ratio']:.2f}")
+        print(score_line(split, run.evaluate(split=split)))
