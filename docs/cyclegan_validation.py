@@ -7,8 +7,8 @@ a way to compare settings without choosing them on the test pairs.
 
 The validation pairs are domain A's: the line drawings G_AB trains on, whose colours it never sees (they are not in
 domain B, the colours of the other half of the training pairs), the protocol of session 17 (whose script was not
-kept). Full-mode settings, seed 0 unless ``--seed`` says; a folder that holds a finished run of those settings is loaded, not trained.
-Time it on free cores (5-9 min of training).
+kept). Full-mode settings, seed 0 unless ``--seed`` says; a folder that holds a finished run of those settings is
+loaded, not trained. Time it on free cores (4-9 min of training).
 """
 import sys
 

@@ -19,7 +19,8 @@ SETTINGS = {
     "norm": "instance",
     "dropout": 0.0,
     # λ: Zhu et al. use 10; 20 lowered the error on the validation pairs on two seeds (0.885 -> 0.875 and
-    # 0.882 -> 0.875 x doing nothing; 5 and 40 did worse), the palette moving -0.005 and +0.018: docs/results.md, session 45
+    # 0.882 -> 0.875 x doing nothing; 5 and 40 did worse), the palette moving -0.005 and +0.018 (docs/results.md,
+    # session 45)
     "cycle_weight": 20.0,
     # translate with moving averages of both generators (lesson 02's EMA; 0: with the generators themselves)
     "ema_decay": 0.999,
