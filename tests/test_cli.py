@@ -84,7 +84,10 @@ def test_other_settings_in_the_same_folder_are_refused(tmp_path, short_quick_mod
     out = tmp_path / "run"
     assert main(["train", "mlp_gan", "--quick", "--out", str(out), "--eval-samples", "100"]) == 0
     assert main(["train", "mlp_gan", "--quick", "--seed", "1", "--out", str(out)]) == 2
-    assert "holds a checkpoint of another experiment" in capsys.readouterr().err
+    assert "holds a checkpoint of another experiment (mlp_gan, quick=True, seed=0: seed 0 there, 1 here)" in \
+        capsys.readouterr().err
+    assert main(["train", "mlp_gan", "--quick", "--set", "batch_size=32", "--out", str(out)]) == 2
+    assert "batch_size 128 there, 32 here): pass another out_dir" in capsys.readouterr().err  # the setting that differs
 
 
 def test_sample_from_an_empty_folder_is_a_clear_error_not_a_traceback(tmp_path):

@@ -138,14 +138,17 @@ def saved_settings(saved_config, defaults):
     return {**defaults, **before, **saved_config}
 
 
-def _same_experiment(saved, description, defaults):
-    """Whether ``saved`` (an experiment.json) describes the experiment ``description``, its missing settings
-    read as :func:`saved_settings` reads them. A saved setting the course no longer has is ignored."""
-    if any(saved.get(key) != description[key] for key in ("lesson", "quick", "seed")):
-        return False
-    mine = json.loads(json.dumps(description["config"]))
-    theirs = saved_settings(saved.get("config", {}), defaults)
-    return all(theirs.get(key) == value for key, value in mine.items())
+def _differences(saved, description, defaults):
+    """What tells the experiment ``saved`` (an experiment.json) from ``description``, as "name X there, Y here":
+    its lesson, mode or seed, else each setting, its missing settings read as :func:`saved_settings` reads them
+    (a saved setting the course no longer has is ignored). Empty: the same experiment."""
+    differ = [(key, saved.get(key), description[key]) for key in ("lesson", "quick", "seed")
+              if saved.get(key) != description[key]]
+    if not differ:
+        mine = json.loads(json.dumps(description["config"]))
+        theirs = saved_settings(saved.get("config", {}), defaults)
+        differ = [(key, theirs.get(key), value) for key, value in mine.items() if theirs.get(key) != value]
+    return [f"{key} {there!r} there, {here!r} here" for key, there, here in differ]
 
 
 class Experiment:
@@ -200,12 +203,16 @@ class Experiment:
             if not self._is_mine(saved):
                 raise UserError(
                     f"{out} holds a checkpoint of another experiment ({saved.get('lesson')}, quick="
-                    f"{saved.get('quick')}, seed={saved.get('seed')}, other settings?): pass another out_dir / "
-                    "--out, or fresh=True to delete it")
+                    f"{saved.get('quick')}, seed={saved.get('seed')}: {'; '.join(self._differences(saved))}): "
+                    "pass another out_dir / --out, or fresh=True to delete it")
+
+    def _differences(self, saved):
+        """What tells ``saved`` (an experiment.json) from this experiment (:func:`_differences`)."""
+        return _differences(saved, self.describe(), self.spec.config(self.quick))
 
     def _is_mine(self, saved):
         """Whether ``saved`` (an experiment.json) describes this experiment."""
-        return _same_experiment(saved, self.describe(), self.spec.config(self.quick))
+        return not self._differences(saved)
 
     def shipped_pack(self):
         """The course's shipped run of this experiment (its folder under ``pretrained/``, made with these
