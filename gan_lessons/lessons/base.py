@@ -200,10 +200,11 @@ class Experiment:
             install(out, self._is_mine, on=pretrained)
         if path.exists():
             saved = read_description(out)
-            if not self._is_mine(saved):
+            differ = self._differences(saved)
+            if differ:
                 raise UserError(
                     f"{out} holds a checkpoint of another experiment ({saved.get('lesson')}, quick="
-                    f"{saved.get('quick')}, seed={saved.get('seed')}: {'; '.join(self._differences(saved))}): "
+                    f"{saved.get('quick')}, seed={saved.get('seed')}: {'; '.join(differ)}): "
                     "pass another out_dir / --out, or fresh=True to delete it")
 
     def _differences(self, saved):

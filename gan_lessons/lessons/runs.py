@@ -57,16 +57,25 @@ class Run(Experiment):
                            out_dir=self.out_dir, checkpoint_every=c["checkpoint_every"], progress=progress)
         return self.history
 
-    def train_or_show(self, progress=True, shipped=False):
-        """:meth:`train` (which loads a finished run), except that with ``shipped=True`` a run not finished here
-        shows the course's run of the same settings (``pretrained/``): its generators and history are loaded
-        from there, not copied, so the folder stays free for the student's own run (do not train this run further:
-        packs ship no discriminator). Without such a pack it trains."""
-        pack = self.shipped_pack() if shipped and not self.finished else None
-        if pack is None:
+    def load_finished_or_shipped(self, progress=False):
+        """The History of the run finished in ``out_dir`` (loaded by :meth:`train`), else of the course's run of the
+        same settings (``pretrained/``), whose generators and history are loaded from there, not copied, so the
+        folder stays free for the student's own run (do not train this run further: packs ship no discriminator);
+        None, with nothing trained, when there is neither."""
+        if self.finished:
             return self.train(progress=progress)
+        pack = self.shipped_pack()
+        if pack is None:
+            return None
         self.history = load_checkpoint(pack, self.models)
         return self.history
+
+    def train_or_show(self, progress=True, shipped=False):
+        """:meth:`train` (which loads a finished run), except that with ``shipped=True`` a run not finished here
+        shows the course's run of the same settings (:meth:`load_finished_or_shipped`). Without such a pack it
+        trains."""
+        history = self.load_finished_or_shipped(progress) if shipped else None
+        return self.train(progress=progress) if history is None else history
 
     @classmethod
     def for_comparison(cls, lesson, quick=None, **overrides):
@@ -76,8 +85,7 @@ class Run(Experiment):
         A :class:`NotTrainedError` naming the command that trains it when there is none of these."""
         modes = dict.fromkeys([quick_mode() if quick is None else bool(quick), False])
         for run in (cls(lesson, quick=mode, **overrides) for mode in modes):
-            if run.finished or run.shipped_pack():
-                run.train_or_show(progress=False, shipped=True)
+            if run.load_finished_or_shipped() is not None:
                 return run
         raise NotTrainedError(f"{lesson} has no finished run in {run.out_dir} and the course ships none there "
                               f"(pretrained/): train it first with `python -m gan_lessons train {lesson}`")
