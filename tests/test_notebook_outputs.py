@@ -46,6 +46,16 @@ def _printed_sources():
                 yield pytest.param(path, names, cell["outputs"], id=f"{path.name}:{'+'.join(names)}")
 
 
+def test_every_cell_that_prints_source_is_checked():
+    """The check below reads only cells made of `print(inspect.getsource(NAME))` lines: a cell that prints source
+    another way (a comment after it, other code beside it) would leave the check silently, and none left, skip it."""
+    printing = [(path.name, i) for path in NOTEBOOKS
+                for i, cell in enumerate(json.loads(path.read_text())["cells"])
+                if cell["cell_type"] == "code" and "getsource" in "".join(cell["source"])]
+    assert printing and len(printing) == len(list(_printed_sources())), (
+        f"cells that print source: {printing}; write each as print(inspect.getsource(NAME)) lines only")
+
+
 @pytest.mark.parametrize("path, names, outputs", list(_printed_sources()))
 def test_printed_source_is_todays_code(path, names, outputs):
     """A cell that only prints source code shows the code a re-run would show (outputs are committed from a

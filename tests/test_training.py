@@ -75,6 +75,9 @@ def test_ctrl_c_while_a_checkpoint_is_written_waits_for_its_last_file(real_image
         _fit(make_tiny_gan(), real_images, steps=6, checkpoint_every=2, out_dir=tmp_path)
     monkeypatch.undo()
     assert saves == [2, 4]
+    assert read_checkpoint(tmp_path)["step"] == 4  # the checkpoint Ctrl-C came into was finished, not dropped
+    assert History.load(tmp_path / "history.npz").step == 4
+    assert not list(tmp_path.glob("*.partial.*")) and not list(tmp_path.glob("*.staged.*"))
     resumed = _fit(make_tiny_gan(seed=99), real_images, steps=6, out_dir=tmp_path)
     assert resumed.logs == straight.logs
 
@@ -100,7 +103,8 @@ def test_a_process_killed_while_a_checkpoint_is_written_resumes_exactly(real_ima
             _fit(make_tiny_gan(), real_images, steps=6, checkpoint_every=2, out_dir=out)
         monkeypatch.undo()
         if k % 2:  # read first (notebook 04 and `sample` read a run they don't train), or trained at once
-            assert read_checkpoint(out)["step"] in (2, 4)
+            # before the first rename (checkpoint.staged.json's) step 4 is not whole; after it, reading completes it
+            assert read_checkpoint(out)["step"] == (2 if k == 1 else 4)
         resumed = _fit(make_tiny_gan(seed=99), real_images, steps=6, out_dir=out)
         assert resumed.logs == straight.logs, f"killed before rename {k} of {per_checkpoint}"
         assert sorted(p.name for p in out.iterdir()) == sorted(ours)  # no file left half-way
@@ -117,7 +121,7 @@ def test_a_full_disk_stops_with_what_is_kept_and_the_same_command_goes_on(real_i
 
     def full_disk_at_step_4(model, path, *args, **kwargs):
         saves.append(path)
-        if len(saves) > 3:  # the three models of the step-2 checkpoint were written
+        if len(saves) > 4:  # the step-2 checkpoint's three models and step 4's first (a partial file) were written
             raise OSError(errno.ENOSPC, "Can't synchronously write data (file write failed: ...)")
         return save_weights(model, path, *args, **kwargs)
 
@@ -135,7 +139,8 @@ def test_a_full_disk_stops_with_what_is_kept_and_the_same_command_goes_on(real_i
                                    "of 6, where the same command goes on")):
         _fit(make_tiny_gan(), real_images, steps=6, checkpoint_every=2, out_dir=tmp_path)
     monkeypatch.undo()
-    assert not list(tmp_path.glob("*.partial.*"))
+    assert not list(tmp_path.glob("*.partial.*")) and not list(tmp_path.glob("*.staged.*"))
+    assert read_checkpoint(tmp_path)["step"] == 2
     assert _fit(make_tiny_gan(seed=99), real_images, steps=6, out_dir=tmp_path).logs == straight.logs
 
 
@@ -153,6 +158,7 @@ try:
                  progress=False)
 except UserError as err:
     print(err)
+    print(sorted(p.name for p in __import__("pathlib").Path(sys.argv[1]).iterdir()))  # (the disk ends with us)
     sys.exit(2)
 """
 
@@ -185,6 +191,8 @@ def test_a_disk_that_fills_while_h5py_writes_ends_with_the_message_not_a_crash(t
     assert done.returncode == 2, done.stderr[-2000:]
     assert done.stdout.startswith(f"cannot write the checkpoint of step 2 in {tiny / 'run'} (No space left on device)")
     assert "__dealloc__" not in done.stderr
+    left = done.stdout.splitlines()[-1]  # what the folder held after the message
+    assert left.startswith("[") and ".partial." not in left and "staged" not in left, left
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="no training lock on Windows")
@@ -265,7 +273,8 @@ def test_a_training_stopped_by_an_error_ends_the_progress_bars_line(real_images,
     with pytest.raises(NonFiniteLossError, match=f"step {diverges_at}:"):
         fit(step, make_tiny_gan(), real_images, steps=50, batch_size=8)
     out = capsys.readouterr().out
-    assert out.endswith("loss: 1.0000\n") if diverges_at == 30 else out == ""
+    # (a redraw narrower than the last one is padded with spaces: a slow box may redraw between steps 1 and 29)
+    assert re.search(r"loss: 1\.0000 *\n$", out) if diverges_at == 30 else out == ""
 
 
 def test_non_finite_loss_keeps_the_last_good_checkpoint(real_images, tmp_path):
