@@ -71,5 +71,5 @@ for name in sys.argv[1:] or ["dcgan", "cgan", "dcgan_selfcond", "pix2pix", "cycl
           flush=True)
 pairs = [(mlp_generator(100, name="generator_ema"), mlp_generator(100))]
 call = per_call(pairs)
-print(f"| lesson 01's G (`gan_curve.py --ema`) | {size(pairs)} | {call['eager']:.1f} → {call['compiled']:.1f} "
+print(f"| lesson 01's G (`ema_decay` since session 34) | {size(pairs)} | {call['eager']:.1f} → {call['compiled']:.1f} "
       "| — |")

@@ -14,12 +14,16 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
+from gan_lessons import UserError  # noqa: E402
 from gan_lessons.data import load_fashion_mnist, scale_images  # noqa: E402
 from gan_lessons.lessons import ImageGAN  # noqa: E402
 from gan_lessons.plotting import show_grid  # noqa: E402
 
 out_dir, settings = Path(sys.argv[1]), dict(arg.split("=", 1) for arg in sys.argv[2:])
-(x_fashion, _), _ = load_fashion_mnist()
+try:
+    (x_fashion, _), _ = load_fashion_mnist()
+except UserError as err:  # not installed, offline: the message says how to get it
+    sys.exit(f"error: {err}")
 run = ImageGAN("dcgan", out_dir=out_dir, **{key: json.loads(value) for key, value in settings.items()})
 run.data = scale_images(x_fashion)  # the same networks and settings, other images
 history = run.train(progress=False)

@@ -26,8 +26,10 @@ def mean_pairwise_l1(images, n=60):
 
 def score(run_dir, line, colour):
     run = load_experiment(run_dir)
-    metrics = json.loads((run.out_dir / "metrics.json").read_text())
     history = np.load(run.out_dir / "history.npz")
+    saved = run.out_dir / "metrics.json"  # written by `train`; a run trained in the notebook is scored here
+    metrics = json.loads(saved.read_text()) if saved.exists() else {
+        **run.evaluate(), "train_seconds": round(float(history["wall_time"]), 1)}
     coloured, drawn = run.translate(line), run.translate(colour, "b2a")
     back = mean_absolute_error(run.translate(drawn, "a2b"), colour).mean()
     row = {key: metrics[key] for key in ("mae", "sharpness_ratio", "colorfulness_ratio", "palette_distance",
