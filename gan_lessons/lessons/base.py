@@ -30,8 +30,8 @@ class Lesson:
     summary: str = ""
 
     def config(self, quick=False, **overrides):
-        """The settings in full or quick mode, with ``overrides`` checked: an unknown name or a value of
-        the wrong type raises a :class:`UserError` that lists the known settings."""
+        """The settings in full or quick mode, with ``overrides`` checked: an unknown name raises a :class:`UserError`
+        that lists the known settings; a value of the wrong type or out of range, one that says what is expected."""
         config = {**self.settings, **(self.quick if quick else {})}
         for key, value in overrides.items():
             if key not in config:
