@@ -161,8 +161,14 @@ def make_pack(out_dir, pack=None, weights=True, critics=False):
     return sum(path.stat().st_size for path in pack.rglob("*") if path.is_file())
 
 
-if __name__ == "__main__":  # python -m gan_lessons.pretrained [--history-only] [--critics] FOLDER ...
-    flags = {arg for arg in sys.argv[1:] if arg.startswith("--")}
-    for folder in (arg for arg in sys.argv[1:] if not arg.startswith("--")):
+USAGE = "usage: python -m gan_lessons.pretrained [--history-only] [--critics] FOLDER ..."
+
+if __name__ == "__main__":
+    flags = {arg for arg in sys.argv[1:] if arg.startswith("-")}
+    folders = [arg for arg in sys.argv[1:] if not arg.startswith("-")]
+    if flags - {"--history-only", "--critics"} or not folders:  # (a mistyped flag would pack the weights too)
+        unknown = sorted(flags - {"--history-only", "--critics", "-h", "--help"})
+        sys.exit((f"error: unknown option {', '.join(unknown)}\n" if unknown else "") + USAGE)
+    for folder in folders:
         size = make_pack(folder, weights="--history-only" not in flags, critics="--critics" in flags)
         print(f"{folder}: {size / 1e6:.2f} MB")

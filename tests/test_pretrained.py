@@ -226,3 +226,17 @@ def test_shipped_weights_fit_todays_networks_and_reproduce_their_run(pack):
     again = np.round(np.clip(shown.snapshot(), 0, 1) * 255).astype(int)
     assert again.shape == last.shape
     assert np.abs(again - last).mean() < 1.0 and np.mean(np.abs(again - last) > 8) < 0.01
+
+
+def test_the_packing_command_refuses_a_mistyped_flag_instead_of_packing_the_weights(tmp_path):
+    """`python -m gan_lessons.pretrained --history_only DIR` (an underscore) used to ignore the flag and pack the
+    weights too; an unknown option, or no folder, now stops with the usage and writes nothing."""
+    import subprocess
+    import sys
+
+    for args in (["--history_only", str(tmp_path)], []):
+        done = subprocess.run([sys.executable, "-m", "gan_lessons.pretrained", *args], capture_output=True, text=True,
+                              timeout=120)
+        assert done.returncode != 0 and "usage: python -m gan_lessons.pretrained [--history-only]" in done.stderr
+        assert ("unknown option --history_only" in done.stderr) == bool(args)
+    assert not list(tmp_path.iterdir())
