@@ -72,6 +72,10 @@ def test_ema_moves_a_fraction_of_the_way():
     update_ema(E, G, decay=0.75)
     for e, w in zip(E.get_weights(), G.get_weights()):
         np.testing.assert_allclose(e, 0.25 * w, rtol=1e-6, atol=1e-7)
+    E.set_weights([np.full_like(w, 2.0) for w in G.get_weights()])  # a copy that is not zero: the decay * copy term
+    update_ema(E, G, decay=0.75)
+    for e, w in zip(E.get_weights(), G.get_weights()):
+        np.testing.assert_allclose(e, 0.75 * 2.0 + 0.25 * w, rtol=1e-6, atol=1e-6)
 
 
 @pytest.mark.skipif(keras.backend.backend() != "tensorflow", reason="the compiled average is TensorFlow's branch")

@@ -19,6 +19,23 @@ def test_frechet_distance_matches_the_closed_form_for_scaled_gaussians():
     assert frechet_distance(a, b) == pytest.approx(3.0, rel=0.02)
 
 
+def _with_moments(mean, cov, n=500, seed=0):
+    """n points whose sample mean and covariance (np.cov) are exactly ``mean`` and ``cov``."""
+    x = np.random.default_rng(seed).standard_normal((n, len(mean)))
+    x -= x.mean(0)
+    x = x @ np.linalg.inv(np.linalg.cholesky(np.cov(x, rowvar=False))).T
+    return x @ np.linalg.cholesky(np.asarray(cov, float)).T + mean
+
+
+def test_frechet_distance_with_covariances_that_do_not_commute():
+    """Real features' covariances never commute, and then tr sqrt(Sa Sb) is not tr(sqrt(Sa) sqrt(Sb)): a case with a
+    closed form (2x2: tr sqrt(M) = sqrt(tr M + 2 sqrt(det M))) that the commuting shortcut gets wrong (2.0)."""
+    a = _with_moments([0, 0], np.diag([1.0, 4.0]))
+    b = _with_moments([1, 0], [[2.5, 1.5], [1.5, 2.5]], seed=1)  # diag(1, 4) turned by 45 degrees
+    # |mean difference|^2 + tr Sa + tr Sb - 2 tr sqrt(Sa^1/2 Sb Sa^1/2) = 1 + 5 + 5 - 2 sqrt(12.5 + 2 * 4)
+    assert frechet_distance(a, b) == pytest.approx(11 - 2 * np.sqrt(20.5), rel=1e-9)
+
+
 def test_frechet_distance_refuses_mismatched_features():
     with pytest.raises(ValueError, match="same D"):
         frechet_distance(np.zeros((5, 3)), np.zeros((5, 4)))

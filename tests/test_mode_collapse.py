@@ -366,12 +366,13 @@ def test_unknown_method_is_refused(tmp_path):
 @pytest.mark.parametrize("lr_decay, last_rate", [(True, 0.0), (False, 4e-3)])
 def test_learning_rates_decay_to_zero_or_stay_constant(lr_decay, last_rate):
     set_seed(0)
-    config = dict(TINY, lr_decay=lr_decay, d_learning_rate=4e-3)
+    config = dict(TINY, lr_decay=lr_decay, d_learning_rate=4e-3, g_learning_rate=2e-3)
     models, step, _ = build_toy_gan(config, "ring", "vanilla")
     real, rng = sample_toy("ring", 64, seed=0), np.random.default_rng(0)
     for _ in range(config["steps"]["ring"]):
         step(models, real, rng)
     assert float(models["discriminator"].optimizer.learning_rate) == pytest.approx(last_rate)
+    assert float(models["gan"].optimizer.learning_rate) == pytest.approx(last_rate / 2)  # G's own rate, the same way
 
 
 def test_published_table_shows_both_plain_gan_baselines():

@@ -80,6 +80,19 @@ def test_translation_metrics():
         gradient_magnitude(sharp[..., :1])
 
 
+def test_sharpness_and_colourfulness_of_hand_made_images():
+    j = np.arange(16) / 15
+    ramp = np.broadcast_to(j[None, None, :, None], (1, 16, 16, 3)).copy()  # dx = 1/15, dy = 0
+    diagonal = np.broadcast_to(((j[:, None] + j[None, :]) / 2)[None, ..., None], (1, 16, 16, 3)).copy()  # both 1/30
+    assert gradient_magnitude(ramp)[0] == pytest.approx(1 / 15)
+    assert gradient_magnitude(diagonal)[0] == pytest.approx(np.sqrt(2) / 30)
+    red, blue, half = (np.zeros((1, 4, 4, 3)) for _ in range(3))
+    red[..., 0], blue[..., 2], half[:, :, :2, 0] = 1, 1, 1  # half: red on the left, black on the right
+    assert colorfulness(red)[0] == pytest.approx(0.3 * np.sqrt(1.25))  # rg = 1, yb = 0.5, no spread
+    assert colorfulness(blue)[0] == pytest.approx(0.3)  # rg = 0, yb = -1
+    assert colorfulness(half)[0] == pytest.approx(1.3 * np.sqrt(0.3125))  # std = mean = (0.5, 0.25)
+
+
 @pytest.fixture
 def short_pix2pix(monkeypatch):
     quick = {"steps": 6, "snapshot_every": 3, "checkpoint_every": 3}

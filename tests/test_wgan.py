@@ -216,8 +216,10 @@ def test_conv_critic_scores_images_and_clips():
     assert critic.output.shape == (None, 1)
     assert critic.layers[-1].activation is keras.activations.linear
     assert _critic_weights_within(critic, 0.01)
-    sn = conv_critic(channels=(8,), spectral_norm=True)
-    assert any(isinstance(layer, keras.layers.SpectralNormalization) for layer in sn.layers)
+    sn = conv_critic(channels=(8, 16), spectral_norm=True)
+    wrapped = [layer for layer in sn.layers if isinstance(layer, keras.layers.SpectralNormalization)]
+    assert len(wrapped) == 3  # both convolutions and the head
+    assert not [layer for layer in sn.layers if isinstance(layer, (keras.layers.Conv2D, keras.layers.Dense))]  # none bare
 
 
 @pytest.mark.parametrize("call, message", [
@@ -265,8 +267,14 @@ def test_lesson_04_sweep_builds_the_wgan_methods(method):
     models, step, G = build_toy_gan(config, "ring", method)
     assert set(models) == {"generator", "critic", "critic_model", "gan"} and models["generator"] is G
     wgan = config["wgan"][method]
+    critic = models["critic"]
+    assert step.keywords["n_critic"] == wgan["n_critic"]  # each method its own number of critic steps
+    bare = [layer for layer in critic.layers if isinstance(layer, keras.layers.Dense)]
+    wrapped = [layer for layer in critic.layers if isinstance(layer, keras.layers.SpectralNormalization)]
+    assert (len(wrapped), bool(bare)) == ((len(config["d_hidden"]) + 1, False) if method == "wgan_sn" else (0, True))
     logs = step(models, _points(wgan["batch_size"] * wgan["n_critic"]), np.random.default_rng(0))
-    assert np.isfinite(logs["w_estimate"])
+    assert np.isfinite(logs["w_estimate"]) and ("gradient_penalty" in logs) == (method == "wgan_gp"), logs
+    assert _critic_weights_within(critic, wgan["clip"]) == (method == "wgan_clip")  # only clipping keeps them in
 
 
 def test_cli_trains_and_samples_the_wgan_lesson(tmp_path, capsys):
