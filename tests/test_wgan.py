@@ -145,16 +145,19 @@ def test_the_critic_learns_until_the_last_step_of_a_decayed_run():
 
 def test_n_critic_critic_updates_per_generator_update():
     models, step = _toy_wgan("gp", lr=1e-3)
-    calls = []
+    calls, reals = [], []
     for key in ("critic_model", "gan"):
         original = models[key].train_on_batch
-        models[key].train_on_batch = functools.partial(lambda f, k, *a, **kw: calls.append(k) or f(*a, **kw), original, key)
+        models[key].train_on_batch = functools.partial(
+            lambda f, k, x, *a, **kw: calls.append(k) or reals.append(x[0]) or f(x, *a, **kw), original, key)
     sizes = []
     original_predict = models["generator"].predict_on_batch
     models["generator"].predict_on_batch = lambda z: sizes.append(len(z)) or original_predict(z)
-    logs = step(models, _points()[:96], np.random.default_rng(0), n_critic=3)
+    batch = _points()[:96]
+    logs = step(models, batch, np.random.default_rng(0), n_critic=3)
     assert calls == ["critic_model"] * 3 + ["gan"]
-    assert sizes == [32, 32, 32]  # the driver's batch of 96 is cut into 3 critic batches of 32
+    assert sizes == [32, 32, 32]  # the driver's batch of 96 is cut into 3 critic batches of 32...
+    np.testing.assert_array_equal(np.concatenate(reals[:3]), batch)  # ...each its own third: every real sample once
     assert set(logs) == {"d_loss", "g_loss", "w_estimate", "gradient_penalty"}
 
 
