@@ -312,6 +312,10 @@ w = np.array([[0.5], [2.0], [-1.0]], "float32")
 critic.layers[0].set_weights([w, np.array([0.3], "float32")])
 alpha = rng.uniform(size=(6, 1)).astype("float32")
 penalty = ops.convert_to_numpy(GradientPenalty(critic)([x, x[::-1].copy(), alpha]))
+# ... and of f(x) = |x|^2 / 2, whose gradient is the point itself, (|x_hat| - 1)^2: taken where x_hat lies
+between = alpha * x + (1 - alpha) * x[::-1]
+square_penalty = ops.convert_to_numpy(GradientPenalty(square)([x, x[::-1].copy(), alpha]))
+square_error = float(np.abs(square_penalty - (np.linalg.norm(between, axis=1, keepdims=True) - 1) ** 2).max())
 
 # 3. Trained by train_on_batch with real == fake (the score terms cancel), the penalty alone pulls |w| to 1:
 #    the gradient of the gradient reaches the weights.
@@ -323,7 +327,7 @@ for _ in range(20):
     critic_model.train_on_batch([x, x, alpha], {"real_score": -ones, "fake_score": ones, "gradient_penalty": 0 * ones})
 norm_after = float(np.linalg.norm(critic.layers[0].get_weights()[0]))
 print("RESULT " + json.dumps({"backend": keras.backend.backend(), "grad_error": float(np.abs(grad - x).max()),
-      "penalty": penalty.ravel().tolist(), "expected": float((np.linalg.norm(w) - 1) ** 2),
+      "penalty": penalty.ravel().tolist(), "expected": float((np.linalg.norm(w) - 1) ** 2), "square_error": square_error,
       "norm_before": float(np.linalg.norm(w)), "norm_after": norm_after}))
 """
 
@@ -342,6 +346,7 @@ def test_gradient_penalty_matches_its_closed_form_on_each_backend(backend, modul
     assert result["backend"] == backend
     assert result["grad_error"] < 1e-5
     np.testing.assert_allclose(result["penalty"], result["expected"], rtol=1e-5)
+    assert result["square_error"] < 1e-4  # at x_hat, not at the real or the fake points
     assert abs(result["norm_after"] - 1) < 0.5 * abs(result["norm_before"] - 1)
 
 
