@@ -25,6 +25,12 @@ def test_the_loader_returns_the_split_it_is_asked_for(split):
     train, test = load_emoji("train"), load_emoji("test")
     assert train["codes"].tolist() == split["train"] and test["codes"].tolist() == split["test"]
     assert not set(train["codes"].tolist()) & set(test["codes"].tolist())
+    everything = load_emoji("all")
+    where = {code: i for i, code in enumerate(everything["codes"].tolist())}
+    for part in (train, test):  # each image is its own code's (not only the codes: the images follow them)
+        rows = [where[code] for code in part["codes"].tolist()]
+        for style in ("google", "twitter"):
+            np.testing.assert_array_equal(part[style], everything[style][rows])
 
 
 def test_images_are_paired_rgb_on_white_with_the_recorded_size(split):

@@ -37,8 +37,13 @@ def test_split_is_disjoint_covers_everything_and_holds_out_at_least_10_percent(s
 def test_the_loader_returns_the_split_it_is_asked_for(split):
     train, test = load_lineart("train"), load_lineart("test")
     assert train["hexcodes"].tolist() == split["train"] and test["hexcodes"].tolist() == split["test"]
+    everything = load_lineart("all")
+    where = {code: i for i, code in enumerate(everything["hexcodes"].tolist())}
     for part in (train, test):
         assert len({len(value) for value in part.values()}) == 1  # every array cut the same way
+        rows = [where[code] for code in part["hexcodes"].tolist()]  # ... and each row its own emoji's
+        for key in part:
+            np.testing.assert_array_equal(part[key], everything[key][rows])
 
 
 def test_hexcodes_are_spelt_as_openmoji_file_names_without_skin_tones_or_flags(everything):
