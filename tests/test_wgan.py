@@ -85,6 +85,22 @@ def _sgd_toy_wgan():
     return {"generator": G, "critic": C, "critic_model": critic_model, "gan": gan}
 
 
+def test_a_linear_critics_update_moves_its_weights_by_the_closed_form():
+    """On every backend (the hand-computed update below needs TensorFlow's tapes): a linear critic w.x, whose input
+    gradient is w everywhere, so one SGD step of E[C(fake)] - E[C(real)] + λ E[(|w| - 1)^2] is known by hand."""
+    C = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)], name="critic")
+    C.layers[0].set_weights([np.array([[1.2], [1.6]], "float32"), np.zeros(1, "float32")])  # |w| = 2
+    critic_model, _ = build_wgan(toy_generator(4, (8,)), C, keras.optimizers.SGD(0.1), "sgd", gradient_penalty=10.0)
+    real, fake = np.array([[1, 0], [3, 0]], "float32"), np.array([[0, 1], [0, 3]], "float32")
+    ones = np.ones((2, 1), "float32")
+    C.trainable = True
+    critic_model.train_on_batch([real, fake, 0.3 * ones], {"real_score": -ones, "fake_score": ones,
+                                                             "gradient_penalty": 0 * ones})
+    # gradient: mean(fake) - mean(real) + 2 λ (|w| - 1) w / |w| = (-2, 2) + 20 (0.6, 0.8) = (10, 18); the bias: 0
+    np.testing.assert_allclose(C.layers[0].get_weights()[0][:, 0], [1.2 - 1.0, 1.6 - 1.8], rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(C.layers[0].get_weights()[1], [0.0], atol=1e-6)
+
+
 def test_one_critic_update_is_the_hand_computed_update():
     """The critic's update in the step is SGD on E[C(fake)] - E[C(real)] + λ E[(‖∇C(x̂)‖ - 1)²] computed by
     hand with nested tapes (signs, the dict of outputs and their targets, the penalty's weight), and G's
