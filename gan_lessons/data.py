@@ -162,7 +162,13 @@ def scale_images(x):
 
 def unscale_images(x):
     """Map generator output in [-1, 1] back to [0, 1] float32 (clipped), for showing and metrics."""
+    if np.asarray(x).dtype == np.uint8:
+        raise UserError("unscale_images maps a generator's [-1, 1] to [0, 1]; uint8 images are pixels already: "
+                        "divide them by 255 for [0, 1]")
     x = np.asarray(x, dtype="float32")
+    if x.size and (np.nanmin(x) < -1.001 or np.nanmax(x) > 1.001):
+        raise UserError(f"unscale_images maps a generator's [-1, 1] to [0, 1], got values in [{np.nanmin(x):.3g}, "
+                        f"{np.nanmax(x):.3g}]: pixels in 0..255 need / 255, not this")
     return np.clip((x + 1.0) / 2.0, 0.0, 1.0)
 
 
@@ -309,6 +315,10 @@ def unpaired(inputs, targets, seed=0):
 def pixelate(images, factor):
     """uint8 images (N, S, S, C) averaged over ``factor`` x ``factor`` blocks and blown back up to S x S
     (each block one flat square): the low-resolution input of the super-resolution exercise."""
+    images = np.asarray(images)
+    if images.dtype != np.uint8 or images.ndim != 4 or images.shape[1] != images.shape[2]:
+        raise UserError(f"pixelate takes square uint8 images (N, S, S, C), e.g. load_lineart('test')['color'], got "
+                        f"{images.dtype} {images.shape}: for images in [0, 1] use (x * 255).round().astype(np.uint8)")
     n, size, _, c = images.shape
     if not isinstance(factor, int) or factor < 1 or size % factor:
         raise UserError(f"factor must be a whole number that divides the image size {size}, got {factor!r}")

@@ -8,6 +8,7 @@
 * Class histogram: the fraction of samples the classifier assigns to each digit.
 """
 
+import numbers
 from pathlib import Path
 
 import keras
@@ -223,6 +224,11 @@ def mode_coverage(points, modes, sigma):
         raise ValueError(f"need points (N, D) and modes (K, D) with the same D, got {points.shape} and {modes.shape}")
     if not len(points):
         raise ValueError("need at least one sample")
+    if len(modes) > len(points):
+        raise ValueError(f"{len(modes)} modes for {len(points)} samples: is the order mode_coverage(points, modes, sigma)?")
+    if isinstance(sigma, bool) or not isinstance(sigma, numbers.Real) or not sigma > 0:
+        raise ValueError(f"sigma must be the mixture's standard deviation, a positive number (toy_modes(name)[1]), "
+                         f"got {sigma!r}")
     if not np.isfinite(points).all():
         raise ValueError("the samples contain NaN or inf: the generator diverged")
     distances = np.linalg.norm(points[:, None, :] - modes[None, :, :], axis=-1)

@@ -13,6 +13,9 @@ def tile(images, ncols=None, pad=1, pad_value=1.0):
     images = np.asarray(images)
     if images.dtype == np.uint8:
         images = images.astype("float32") / 255.0
+    if images.ndim == 3 and images.shape[-1] in (1, 3) and images.shape[0] == images.shape[1]:
+        raise ValueError(f"this looks like one image {images.shape} (H, W, C); pass a batch of one: images[None], or "
+                         "x[k:k + 1] instead of x[k]")
     if images.ndim == 3:
         images = images[..., None]
     if images.ndim != 4 or not len(images) or images.shape[-1] not in (1, 3):
@@ -47,8 +50,16 @@ def show_grid(images, ncols=None, title=None, ax=None, size=4.0):
 
 def plot_losses(history, keys=None, smooth=100, ax=None, title="Pérdidas durante el entrenamiento"):
     """Plot per-step losses (faint) and their moving average over ``smooth`` steps."""
+    if history is None:
+        raise ValueError("no history yet: train first (exp.train() returns it; then exp.history holds it)")
     logs = history.logs if hasattr(history, "logs") else history
-    keys = keys or [k for k in logs if k != "step"]
+    if not isinstance(logs, dict):
+        raise ValueError(f"pass a History (what exp.train() returns) or its logs, got {type(history).__name__}")
+    keys = [keys] if isinstance(keys, str) else keys or [k for k in logs if k != "step"]
+    missing = [key for key in keys if key not in logs]
+    if missing:
+        raise ValueError(f"this history has no loss {', '.join(map(repr, missing))}; it logs "
+                         f"{', '.join(k for k in logs if k != 'step')}")
     if ax is None:
         _, ax = plt.subplots(figsize=(7, 3.5))
     steps = np.asarray(logs["step"])

@@ -38,6 +38,8 @@ def pretrained_mode():
 def use_pretrained(on=None):
     """Turn presentation mode on (``True``) or off (``False``) for this process, or leave it as the environment
     says (``None``); return whether it is on. Experiments created afterwards follow it."""
+    if on is not None and not isinstance(on, bool):  # bool("False") would be True
+        raise UserError(f"use_pretrained takes True, False or None (the environment decides), got {on!r}")
     if on is not None:
         os.environ["GAN_LESSONS_PRETRAINED"] = "1" if on else "0"
     return pretrained_mode()

@@ -72,6 +72,9 @@ class History:
     def add_snapshot(self, step, images):
         """Keep a batch of images in [0, 1] as uint8 (or of points, (N, D), as float32), tagged with its step."""
         images = np.asarray(images, dtype="float32")
+        if images.ndim != 2 and images.size and (np.nanmin(images) < -1e-3 or np.nanmax(images) > 1 + 1e-3):
+            raise UserError(f"sample() must return images in [0, 1], got values in [{np.nanmin(images):.3g}, "
+                            f"{np.nanmax(images):.3g}]: a generator's [-1, 1] goes through gan_lessons.data.unscale_images")
         self.snapshot_steps.append(step)
         self.snapshots.append(images if images.ndim == 2 else np.round(np.clip(images, 0, 1) * 255).astype(np.uint8))
 
@@ -392,10 +395,16 @@ def fit(step, models, data, *, steps, batch_size, seed=0, sample=None, snapshot_
                already holds a checkpoint, training resumes from it; a finished one is just loaded.
     Raises NonFiniteLossError, naming the step and the loss, as soon as a loss is NaN or inf.
     """
+    if isinstance(data, list):
+        raise UserError("data must be an array or a tuple of arrays (inputs, targets), not a list: tuple(data)")
     arrays = data if isinstance(data, tuple) else (data,)
     n = len(arrays[0])
     if any(len(a) != n for a in arrays):
         raise UserError(f"all data arrays must have the same length, got {[len(a) for a in arrays]}")
+    for a in arrays:  # images (N, H, W, C) for a tanh generator's game: pixels or [0, 1] would train on other data
+        if np.ndim(a) == 4 and len(a) and (a.dtype == np.uint8 or a.min() < -1.001 or a.max() > 1.001):
+            raise UserError(f"image data must lie in [-1, 1], got {a.dtype} values in [{a.min():.3g}, {a.max():.3g}]: "
+                            "pass the images through gan_lessons.data.scale_images")
     if not isinstance(steps, int) or steps < 0:
         raise UserError(f"steps must be a non-negative int, got {steps!r}")
     if not isinstance(batch_size, int) or not 0 < batch_size <= n:

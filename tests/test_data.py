@@ -119,3 +119,17 @@ def test_fashion_mnist_missing_falls_back_to_keras_then_names_the_debian_package
     monkeypatch.setattr(data, "_download_fashion_mnist", offline)
     with pytest.raises(DataUnavailableError, match=r"(?s)keras failed \(no network\).*apt-get install dataset-fashion-mnist"):
         data.load_fashion_mnist(tmp_path)
+
+
+def test_pixel_helpers_refuse_images_of_the_other_scale():
+    """Silent before: unscale_images on pixels (0..255, uint8) gave white; pixelate on floats gave black."""
+    x = np.random.default_rng(0).uniform(size=(2, 8, 8, 3))
+    np.testing.assert_allclose(data.unscale_images(x * 2 - 1), x, atol=1e-6)  # its job: [-1, 1] -> [0, 1]
+    with pytest.raises(UserError, match="divide them by 255"):
+        data.unscale_images((x * 255).astype(np.uint8))
+    with pytest.raises(UserError, match=r"0\.\.255 need / 255"):
+        data.unscale_images(x * 255)
+    pixels = (x * 255).round().astype(np.uint8)
+    assert data.pixelate(pixels, 4).dtype == np.uint8
+    with pytest.raises(UserError, match=r"uint8 images .*\(x \* 255\)\.round\(\)\.astype\(np\.uint8\)"):
+        data.pixelate(x, 4)

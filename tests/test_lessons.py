@@ -241,3 +241,10 @@ def test_lesson_01_samples_from_a_moving_average_of_g_that_never_feeds_back_into
     out = averaged.generate(z=z)
     assert averaged.generator is E and 0 <= out.min() and out.max() <= 1  # the copy samples, images in [0, 1]
     assert np.abs(out - plain.generate(z=z)).max() > 1e-3
+
+
+@pytest.mark.parametrize("quick", ["no", "False", 0])
+def test_quick_must_be_true_false_or_none(quick, tmp_path):
+    """Silent before: bool("no") is True, so quick="no" trained quick-mode settings in the -quick folder."""
+    with pytest.raises(UserError, match="quick must be True, False or None"):
+        ImageGAN("mlp_gan", quick=quick, out_dir=tmp_path)

@@ -379,3 +379,14 @@ def test_published_table_shows_both_plain_gan_baselines():
     plain = {row["source"].split(" (")[0]: row for row in mode_collapse.PUBLISHED_MODE_COVERAGE if row["method"] == "GAN"}
     assert plain["Srivastava et al. 2017"]["grid"] == (3.3, 0.5)
     assert plain["Lin et al. 2018"]["ring"] == (6.3, 98.2) and plain["Lin et al. 2018"]["grid"] == (17.3, 94.8)
+
+
+def test_mode_coverage_refuses_swapped_arguments_and_a_bad_sigma():
+    """Silent before: mode_coverage(modes, points, sigma) scored 8 of 2,500 "modes" at 100 %, and sigma <= 0 gave
+    0 modes and a NaN as if measured."""
+    points = sample_toy("ring", 100, seed=0)
+    with pytest.raises(ValueError, match=r"is the order mode_coverage\(points, modes, sigma\)"):
+        mode_coverage(RING, points, RING_SIGMA)
+    for sigma in (0.0, -RING_SIGMA, "0.01", None):
+        with pytest.raises(ValueError, match="sigma must be the mixture's standard deviation"):
+            mode_coverage(points, RING, sigma)

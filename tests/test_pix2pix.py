@@ -179,3 +179,11 @@ def test_cli_train_then_translate(tmp_path, short_pix2pix, capsys):
     assert "must hold an array `images`" in capsys.readouterr().err
     assert main(["sample", str(out), "-n", "4", "--out", str(tmp_path / "s.npz")]) == 2
     assert "use `translate" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("n", [-5, 0, 2.5, "10", True])
+def test_evaluate_takes_a_positive_number_of_pairs(tmp_path, n):
+    """Silent before: evaluate(n=-5) scored all but the last 5 test pairs (a[:n])."""
+    experiment = Translation("pix2pix_l1", quick=True, out_dir=tmp_path / "l1")
+    with pytest.raises(UserError, match=r"n must be a positive number of test pairs \(None: all of them\)"):
+        experiment.evaluate(n=n)

@@ -70,3 +70,22 @@ def test_points_image_refuses_bad_input():
         points_image(np.zeros((4, 2)), lim=0)
     with pytest.raises(ValueError, match="no snapshots"):
         save_gif(History(), "x.gif")
+
+
+def test_one_image_and_a_missing_loss_are_refused_with_the_fix():
+    """Silent before: tile(x[0]) drew one (H, W, C) image as a strip of H slices. plot_losses with a misspelt key
+    raised a bare KeyError, and before training a NoneType error."""
+    from gan_lessons.plotting import plot_losses
+
+    image = np.random.default_rng(0).uniform(size=(28, 28, 1))
+    with pytest.raises(ValueError, match=r"one image \(28, 28, 1\).*images\[None\]"):
+        tile(image)
+    assert tile(image[None]).shape == (30, 30, 1)
+    assert tile(image[..., 0][None]).shape == (30, 30, 1)  # a batch of one grey image without its channel axis
+    history = History()
+    history.logs = {"step": [1, 2], "d_loss": [0.5, 0.4], "g_loss": [1.0, 0.9]}
+    with pytest.raises(ValueError, match="no loss 'd_los'; it logs d_loss, g_loss"):
+        plot_losses(history, keys=["d_los"])
+    with pytest.raises(ValueError, match="train first"):
+        plot_losses(None)
+    assert len(plot_losses(history, keys="d_loss").lines) == 1  # one name is a list of one

@@ -249,3 +249,11 @@ def test_the_packing_command_refuses_a_mistyped_flag_instead_of_packing_the_weig
         assert done.returncode != 0 and "usage: python -m gan_lessons.pretrained [--history-only]" in done.stderr
         assert ("unknown option --history_only" in done.stderr) == bool(args)
     assert not list(tmp_path.iterdir())
+
+
+def test_use_pretrained_takes_a_switch_not_a_string(monkeypatch):
+    """Silent before: PRESENTACION = "False" (a string) turned presentation mode on."""
+    monkeypatch.delenv("GAN_LESSONS_PRETRAINED", raising=False)
+    with pytest.raises(UserError, match="use_pretrained takes True, False or None"):
+        pretrained.use_pretrained("False")
+    assert pretrained.use_pretrained(False) is False and pretrained.use_pretrained(True) is True

@@ -268,3 +268,12 @@ def test_digits_over_training_shows_the_shipped_runs_without_taking_the_lessons_
     without = digits_over_training(quick=False, out_dirs=student, overrides=dict(overrides, dcgan=dict(tiny, steps=2)),
                                    shipped=True)  # other settings than the pack's: trained here
     assert read_checkpoint(student["dcgan"])["step"] == 2 and len(without["dcgan"][0]) == 2
+
+
+def test_digits_over_training_refuses_a_misspelt_lesson_in_its_settings(tmp_path):
+    """Silent before: overrides={"dcgan_selfcon": ...} was ignored, and the run used the lesson's own settings."""
+    from gan_lessons.lessons.dcgan_selfcond import digits_over_training
+
+    for bad in (dict(overrides={"dcgan_selfcon": {"clusters": 10}}), dict(out_dirs={"dcgn": tmp_path})):
+        with pytest.raises(UserError, match=r"names lessons \['dcg.*it takes 'dcgan' and 'dcgan_selfcond'"):
+            digits_over_training(quick=True, **bad)

@@ -339,3 +339,22 @@ def test_both_networks_learn_on_mnist(real_images):
     assert d_real - d_first_fakes > 0.5, (d_real, d_first_fakes)
     gap_after = np.abs(G.predict_on_batch(z).mean(0) - real_mean).mean()
     assert gap_after < 0.5 * gap_before, (gap_before, gap_after)
+
+
+def test_images_on_another_scale_or_a_list_are_refused_before_training(real_images):
+    """Silent before: pixels (0..255) or a sample() returning the generator's [-1, 1] trained and were snapshot
+    clipped; a list of (inputs, targets) was read as two training examples."""
+    from gan_lessons.data import unscale_images
+
+    models = make_tiny_gan()
+    for pixels in (np.round((real_images + 1) * 127.5).astype(np.uint8), (real_images + 1) * 127.5):
+        with pytest.raises(UserError, match=r"image data must lie in \[-1, 1\].*scale_images"):
+            _fit(models, pixels, steps=1)
+    with pytest.raises(UserError, match=r"not a list: tuple\(data\)"):
+        _fit(models, [real_images, real_images], steps=1)
+    z = np.random.default_rng(0).standard_normal((4, 8)).astype("float32")
+    raw = lambda: models["generator"].predict_on_batch(z).reshape(4, 28, 28, 1)  # noqa: E731
+    with pytest.raises(UserError, match=r"sample\(\) must return images in \[0, 1\].*unscale_images"):
+        _fit(models, real_images, steps=1, sample=raw, snapshot_every=1)
+    history = _fit(models, real_images, steps=1, sample=lambda: unscale_images(raw()), snapshot_every=1)
+    assert history.snapshots[-1].dtype == np.uint8

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Callable
 
 import keras
+import numpy as np
 
 from .. import CHECKPOINT_DIR, UserError, quick_mode
 from ..steps import with_ema
@@ -163,6 +164,8 @@ class Experiment:
         if not isinstance(self, spec.runner):
             raise UserError(f"{spec.name} is run by {spec.runner.__name__}, not {type(self).__name__}")
         self.spec, self.lesson, self.seed = spec, spec.name, seed
+        if quick is not None and not isinstance(quick, (bool, np.bool_)):  # bool("no") would be True
+            raise UserError(f"quick must be True, False or None (GAN_LESSONS_QUICK decides), got {quick!r}")
         self.quick = quick_mode() if quick is None else bool(quick)
         self.config = spec.config(self.quick, **overrides)
         self._check_config()

@@ -53,9 +53,12 @@ def digits_over_training(quick=None, seed=0, out_dirs=None, overrides=None, prog
     again from scratch."""
     from . import make_experiment
 
-    unknown = set(fresh) - {"dcgan", "dcgan_selfcond"}
-    if unknown:
-        raise UserError(f"fresh names lessons {sorted(unknown)}; it takes 'dcgan' and 'dcgan_selfcond'")
+    if isinstance(fresh, str):
+        raise UserError(f"fresh names lessons in a list, e.g. [{fresh!r}], got the string {fresh!r}")
+    for name, given in (("fresh", fresh), ("overrides", overrides or {}), ("out_dirs", out_dirs or {})):
+        unknown = set(given) - {"dcgan", "dcgan_selfcond"}
+        if unknown:
+            raise UserError(f"{name} names lessons {sorted(unknown)}; it takes 'dcgan' and 'dcgan_selfcond'")
     result = {}
     for lesson in ("dcgan", "dcgan_selfcond"):
         run = make_experiment(lesson, quick, seed, (out_dirs or {}).get(lesson), fresh=lesson in fresh,

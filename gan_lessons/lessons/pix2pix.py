@@ -5,6 +5,8 @@ adversarial term adds. The setting ``task`` swaps in the lesson's two exercises 
 ``"emoji"`` (Google -> Twitter style, 32 px, pairs that do not line up) and ``"superres"`` (colour emoji
 at 16 px -> 64 px, the idea of SRGAN)."""
 
+import numbers
+
 import numpy as np
 
 from .. import UserError
@@ -129,6 +131,8 @@ class Translation(Run):
         default), with ``mae_identity``, the error of returning the input unchanged."""
         from ..metrics import translation_scores
 
+        if n is not None and (isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 1):
+            raise UserError(f"n must be a positive number of {split} pairs (None: all of them), got {n!r}")
         inputs, targets = (a[:n] / 255.0 for a in self.pairs(split))
         return translation_scores(self.translate(inputs), targets, inputs)
 
