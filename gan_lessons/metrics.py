@@ -153,7 +153,11 @@ def confusion_matrix(asked, probs, n_classes=10):
     asked = np.asarray(asked).reshape(-1)
     read = np.argmax(np.asarray(probs), axis=1)
     if len(asked) != len(read):
-        raise ValueError(f"got {len(asked)} requested labels for {len(read)} samples")
+        raise ValueError(f"got {len(asked)} requested labels for {len(read)} samples"
+                         + (": one-hot rows? pass labels.argmax(1)" if len(asked) == n_classes * len(read) else ""))
+    if asked.dtype.kind not in "iuf" or not np.all((asked >= 0) & (asked < n_classes) & (asked == np.round(asked))):
+        raise ValueError(f"the labels asked for must be whole digits 0..{n_classes - 1}, one per image")
+    asked = asked.astype(int)
     return np.bincount(asked * n_classes + read, minlength=n_classes * n_classes).reshape(n_classes, n_classes)
 
 
@@ -224,7 +228,7 @@ def mode_coverage(points, modes, sigma):
         raise ValueError(f"need points (N, D) and modes (K, D) with the same D, got {points.shape} and {modes.shape}")
     if not len(points):
         raise ValueError("need at least one sample")
-    if len(modes) > len(points):
+    if len(modes) > max(len(points), 100):  # a mixture of a few modes, many samples: swapped arguments?
         raise ValueError(f"{len(modes)} modes for {len(points)} samples: is the order mode_coverage(points, modes, sigma)?")
     if isinstance(sigma, bool) or not isinstance(sigma, numbers.Real) or not sigma > 0:
         raise ValueError(f"sigma must be the mixture's standard deviation, a positive number (toy_modes(name)[1]), "

@@ -115,6 +115,11 @@ def save_gif(history, path, n_images=36, ncols=6, max_frames=16, scale=1, durati
     """
     from PIL import Image, ImageDraw
 
+    if not hasattr(history, "snapshots"):
+        raise ValueError(f"save_gif(history, path): first the History that train() returns (exp.history), then the "
+                         f"file name; got {type(history).__name__}" + (": train first" if history is None else ""))
+    if Path(path).suffix.lower() != ".gif":
+        raise ValueError(f"path must be a .gif file name, e.g. {Path(path) / 'entrenamiento.gif'}, got {path}")
     if not history.snapshots:
         raise ValueError("this history has no snapshots: pass sample= and snapshot_every= to fit()")
     points = history.snapshots[0].ndim == 2

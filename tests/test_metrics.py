@@ -110,3 +110,16 @@ def test_loss_at_snapshots_averages_each_loss_since_the_previous_snapshot():
     assert steps.tolist() == [5, 10] and means.tolist() == [3.0, 8.0]  # mean of 1..5, of 6..10
     with pytest.raises(ValueError, match="logs d_loss"):
         loss_at_snapshots(h, "w_estimate")
+
+
+def test_labels_asked_for_must_be_digits():
+    """Obscure before: a label 10 gave numpy's "cannot reshape array of size 110", one-hot rows a bare count."""
+    from gan_lessons.metrics import confusion_matrix
+
+    probs = np.eye(10)[np.arange(20) % 10]
+    assert confusion_matrix(np.arange(20) % 10, probs).trace() == 20
+    for asked in (np.arange(1, 21) % 11, np.full(20, 2.5), np.full(20, -1)):
+        with pytest.raises(ValueError, match=r"whole digits 0\.\.9, one per image"):
+            confusion_matrix(asked, probs)
+    with pytest.raises(ValueError, match=r"one-hot rows\? pass labels\.argmax\(1\)"):
+        confusion_matrix(probs, probs)

@@ -384,9 +384,18 @@ def test_published_table_shows_both_plain_gan_baselines():
 def test_mode_coverage_refuses_swapped_arguments_and_a_bad_sigma():
     """Silent before: mode_coverage(modes, points, sigma) scored 8 of 2,500 "modes" at 100 %, and sigma <= 0 gave
     0 modes and a NaN as if measured."""
-    points = sample_toy("ring", 100, seed=0)
+    points = sample_toy("ring", 500, seed=0)
     with pytest.raises(ValueError, match=r"is the order mode_coverage\(points, modes, sigma\)"):
         mode_coverage(RING, points, RING_SIGMA)
     for sigma in (0.0, -RING_SIGMA, "0.01", None):
         with pytest.raises(ValueError, match="sigma must be the mixture's standard deviation"):
             mode_coverage(points, RING, sigma)
+
+
+def test_a_sweep_names_its_runs_when_asked_for_one_it_does_not_have(tmp_path):
+    """Misleading before: history("rnig", ...) said the file did not exist and to train first."""
+    sweep = ModeCollapseSweep(quick=True, out_dir=tmp_path)
+    with pytest.raises(UserError, match=r"this sweep has datasets \['ring', 'grid'\].*got 'rnig'"):
+        sweep.history("rnig", "vanilla")
+    with pytest.raises(UserError, match="seeds"):
+        sweep.history("ring", "vanilla", seed=7)

@@ -89,3 +89,15 @@ def test_one_image_and_a_missing_loss_are_refused_with_the_fix():
     with pytest.raises(ValueError, match="train first"):
         plot_losses(None)
     assert len(plot_losses(history, keys="d_loss").lines) == 1  # one name is a list of one
+
+
+def test_save_gif_names_its_arguments_when_given_them_the_wrong_way(tmp_path):
+    history = History()
+    history.add_snapshot(0, np.zeros((4, 8, 8, 1)))
+    with pytest.raises(ValueError, match=r"save_gif\(history, path\): first the History"):
+        save_gif(tmp_path / "a.gif", history)
+    with pytest.raises(ValueError, match="train first"):
+        save_gif(None, tmp_path / "a.gif")
+    with pytest.raises(ValueError, match=r"path must be a \.gif file name"):
+        save_gif(history, tmp_path)
+    assert save_gif(history, tmp_path / "a.gif").exists()

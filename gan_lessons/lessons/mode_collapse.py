@@ -298,7 +298,11 @@ class ModeCollapseSweep(Experiment):
 
     def history(self, dataset, method, seed=None):
         """The saved History (losses, snapshots of points) of one finished run."""
-        path = self.run_dir(dataset, method, self.seed if seed is None else seed) / "history.npz"
+        seed = self.seed if seed is None else seed
+        if dataset not in self.config["datasets"] or method not in self.config["methods"] or seed not in self.seeds:
+            raise UserError(f"this sweep has datasets {self.config['datasets']}, methods {self.config['methods']} and "
+                            f"seeds {self.seeds}; got {dataset!r}, {method!r}, seed {seed!r}")
+        path = self.run_dir(dataset, method, seed) / "history.npz"
         if not path.exists():
             raise UserError(f"{path} does not exist: train first (ModeCollapseSweep.train())")
         return History.load(path)
