@@ -61,7 +61,9 @@ def test_scaling_maps_uint8_and_unit_floats_to_tanh_range_and_back():
     assert scaled.min() == -1.0 and scaled.max() == 1.0
     np.testing.assert_allclose(unscale_images(scaled)[..., 0], x / 255.0, atol=1e-6)
     np.testing.assert_allclose(scale_images(x / 255.0), scaled, atol=1e-6)
-    assert unscale_images(np.array([-3.0, 3.0])).tolist() == [0.0, 1.0]
+    assert unscale_images(np.array([-1.0005, 1.0005])).tolist() == [0.0, 1.0]  # rounding past tanh's range: clipped
+    with pytest.raises(UserError, match=r"got values in \[-3, 3\]"):  # not a generator's output: refused
+        unscale_images(np.array([-3.0, 3.0]))
 
 
 @pytest.mark.parametrize("bad, message", [
