@@ -254,3 +254,11 @@ def test_cli_train_then_translate_both_ways(tmp_path, short_cyclegan, capsys):
     with pytest.raises(SystemExit) as info:
         main([*command, "--direction", "sideways"])
     assert info.value.code == 2
+
+
+def test_evaluate_takes_a_positive_number_of_pairs(tmp_path):
+    """Silent before: evaluate(n=-5) scored all but the last 5 test pairs (a[:n]); lesson 05's test, for CycleGAN."""
+    experiment = CycleGAN("cyclegan", quick=True, out_dir=tmp_path / "run")
+    with pytest.raises(UserError, match=r"n must be a positive number of test pairs \(None: all of them\)"):
+        experiment.evaluate(n=-5)
+    assert experiment.evaluate(n=3)["n_images"] == 3

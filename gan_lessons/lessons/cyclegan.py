@@ -73,7 +73,7 @@ class CycleGAN(Translation):
         """:meth:`Translation.evaluate` of A -> B, plus ``b2a_mae``, ``b2a_mae_identity`` and
         ``b2a_sharpness_ratio`` for the way back, and the cycle errors ``cycle_mae_a`` = |G_BA(G_AB(a)) - a|
         and ``cycle_mae_b`` = |G_AB(G_BA(b)) - b| (mean absolute error in [0, 1] units)."""
-        a, b = (x[:n] / 255.0 for x in self.pairs(split))
+        a, b = (x / 255.0 for x in self.first_pairs(n, split))
         to_b, to_a = self.translate(a, "a2b"), self.translate(b, "b2a")
         scores = translation_scores(to_b, b, a)
         back = translation_scores(to_a, a, b)

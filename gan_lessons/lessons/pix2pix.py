@@ -104,6 +104,12 @@ class Translation(Run):
         inputs, self.fixed_targets = (a[:32] for a in self.pairs("test"))
         self.fixed_inputs = scale_images(inputs)  # in [-1, 1], what the generator reads
 
+    def first_pairs(self, n, split):
+        """The first ``n`` pairs of ``split`` (all with None) as uint8 images; ``n`` must be a positive count."""
+        if n is not None and (isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 1):
+            raise UserError(f"n must be a positive number of {split} pairs (None: all of them), got {n!r}")
+        return tuple(a[:n] for a in self.pairs(split))
+
     def translator(self, direction="a2b"):
         """The network that translates ``direction``: its weight-averaged copy if the run keeps one."""
         name = self.directions[direction]
@@ -131,9 +137,7 @@ class Translation(Run):
         default), with ``mae_identity``, the error of returning the input unchanged."""
         from ..metrics import translation_scores
 
-        if n is not None and (isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 1):
-            raise UserError(f"n must be a positive number of {split} pairs (None: all of them), got {n!r}")
-        inputs, targets = (a[:n] / 255.0 for a in self.pairs(split))
+        inputs, targets = (a / 255.0 for a in self.first_pairs(n, split))
         return translation_scores(self.translate(inputs), targets, inputs)
 
     def _grid_blocks(self):
