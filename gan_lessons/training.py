@@ -401,7 +401,9 @@ def fit(step, models, data, *, steps, batch_size, seed=0, sample=None, snapshot_
     n = len(arrays[0])
     if any(len(a) != n for a in arrays):
         raise UserError(f"all data arrays must have the same length, got {[len(a) for a in arrays]}")
-    for a in arrays:  # images (N, H, W, C) for a tanh generator's game: pixels or [0, 1] would train on other data
+    # Images (N, H, W, C) in pixels (0..255) would train a tanh generator on other data; [0, 1] cannot be told from
+    # dark [-1, 1] images. Not check_image_batch: it also refuses NaN, which must reach the step and stop it by its loss.
+    for a in arrays:
         if np.ndim(a) == 4 and len(a) and (a.dtype == np.uint8 or a.min() < -1.001 or a.max() > 1.001):
             raise UserError(f"image data must lie in [-1, 1], got {a.dtype} values in [{a.min():.3g}, {a.max():.3g}]: "
                             "pass the images through gan_lessons.data.scale_images")
