@@ -119,6 +119,68 @@ def test_a_process_killed_while_a_checkpoint_is_written_resumes_exactly(real_ima
         assert sorted(p.name for p in out.iterdir()) == sorted(ours)  # no file left half-way
 
 
+# A child process that trains the tiny GAN of conftest 6 steps with a checkpoint every 2, and kills itself (SIGKILL:
+# nothing runs after it, no `finally`, no h5py clean-up) at one instant of the step-4 checkpoint, named by argv[2].
+_KILLED_CHILD = """
+import os, signal, sys
+sys.path.insert(0, sys.argv[3])
+import h5py
+from conftest import make_tiny_gan
+from gan_lessons.data import load_mnist, scale_images
+from gan_lessons.steps import gan_step
+from gan_lessons.training import fit
+import gan_lessons.training as training
+
+where, counts = sys.argv[2], {"close": 0, "replace": 0}
+close, replace = h5py.File.close, os.replace
+
+def die():
+    os.kill(os.getpid(), signal.SIGKILL)
+
+def close_or_die(f):
+    counts["close"] += 1
+    if where == "inside step 4's second weights file" and counts["close"] == 5:  # 3 files a checkpoint
+        die()  # written, not closed: HDF5 has not flushed it
+    close(f)
+
+def replace_or_die(src, dst):
+    counts["replace"] += 1
+    name, step4 = os.path.basename(dst), counts["close"] > 3
+    if step4 and ((where == "before step 4 is staged" and name == "checkpoint.staged.json")
+                  or (where == "half-way through step 4's renames" and name == "discriminator.weights.h5")
+                  or (where == "before step 4's checkpoint.json" and name == "checkpoint.json")):
+        die()
+    replace(src, dst)
+
+h5py.File.close = close_or_die
+training.os.replace = replace_or_die
+(x_train, _), _ = load_mnist()
+fit(gan_step, make_tiny_gan(), scale_images(x_train[:2048]), steps=6, batch_size=32, checkpoint_every=2,
+    out_dir=sys.argv[1], progress=False)
+"""
+
+
+@pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="no SIGKILL on this system")
+@pytest.mark.parametrize("where, kept", [("inside step 4's second weights file", 2), ("before step 4 is staged", 2),
+                                         ("half-way through step 4's renames", 4), ("before step 4's checkpoint.json", 4)])
+def test_a_process_killed_for_real_during_a_checkpoint_resumes_exactly(real_images, tmp_path, where, kept):
+    """The test above stands for the kill with an exception, after which `finally` blocks and context managers still
+    run; a real `kill -9` runs nothing more, and may come while h5py has a file open. A child process kills itself
+    at four instants of the step-4 checkpoint: the folder then reads as one step whole, and training it again goes on
+    exactly, leaving no file of the dead process behind."""
+    out = tmp_path / "run"
+    child = subprocess.run([sys.executable, "-c", _KILLED_CHILD, str(out), where, os.path.dirname(__file__)],
+                           capture_output=True, text=True, timeout=300)
+    assert child.returncode == -signal.SIGKILL, child.stderr[-2000:]
+    assert read_checkpoint(out)["step"] == kept
+    straight = _fit(make_tiny_gan(), real_images, steps=6)
+    resumed = _fit(make_tiny_gan(seed=99), real_images, steps=6, out_dir=out)
+    assert resumed.logs == straight.logs
+    assert sorted(p.name for p in out.iterdir()) == sorted(  # the finished run's files, no more
+        [f"{m}.weights.h5" for m in ("discriminator", "gan", "generator")] + [
+            "checkpoint.json", "history.npz", "rng_state.npz"])
+
+
 @pytest.mark.parametrize("full", ["before", "while writing"])
 def test_a_full_disk_stops_with_what_is_kept_and_the_same_command_goes_on(real_images, tmp_path, monkeypatch, full):
     """A disk without room for the step-4 checkpoint: known before writing (nothing is written: h5py, failing in the
