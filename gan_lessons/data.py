@@ -124,15 +124,24 @@ def load_fashion_mnist(directory=FASHION_MNIST_DIR, allow_download=True):
     return (x_train, y_train), (x_test, y_test)
 
 
-def as_image_batch(x):
-    """Give a batch of images a channel axis: (N, H, W) -> (N, H, W, 1); (N, H, W, C) stays."""
+def refuse_one_image(x):
+    """Raise a UserError naming the fix if ``x`` (an array) looks like one image (H, W, C), not a batch."""
+    if x.ndim == 3 and x.shape[-1] in (1, 3) and x.shape[0] == x.shape[1]:
+        raise UserError(f"this looks like one image {x.shape} (H, W, C); pass a batch of one: images[None], or "
+                        "x[k:k + 1] instead of x[k]")
+
+
+def as_image_batch(x, allow_empty=True):
+    """Give a batch of images a channel axis: (N, H, W) -> (N, H, W, 1); (N, H, W, C) with C = 1 or 3 stays.
+    One image (H, W, C) and channels first (N, C, H, W) are refused, naming the fix."""
     x = np.asarray(x)
+    refuse_one_image(x)
     if x.ndim == 3:
-        return x[..., None]
-    if x.ndim != 4:
-        raise UserError(
-            f"expected a batch of images shaped (N, H, W) or (N, H, W, C), got shape {x.shape}"
-        )
+        x = x[..., None]
+    if x.ndim != 4 or x.shape[-1] not in (1, 3) or not (allow_empty or len(x)):
+        hint = "; channels first? move them last: np.moveaxis(x, 1, -1)" if x.ndim == 4 and x.shape[1] in (1, 3) else ""
+        raise UserError(f"expected one or more images shaped (N, H, W) or (N, H, W, C) with C = 1 (grey) or 3 "
+                        f"(colour), got {x.shape}{hint}")
     return x
 
 

@@ -5,22 +5,14 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import numpy as np
 
-from .data import into_unit_range
+from .data import as_image_batch, into_unit_range
 
 
 def tile(images, ncols=None, pad=1, pad_value=1.0):
     """Arrange images (N, H, W, C) in [0, 1] (or uint8) into one (rows*H, ncols*W, C) array."""
-    images = np.asarray(images)
+    images = as_image_batch(images, allow_empty=False)
     if images.dtype == np.uint8:
         images = images.astype("float32") / 255.0
-    if images.ndim == 3 and images.shape[-1] in (1, 3) and images.shape[0] == images.shape[1]:
-        raise ValueError(f"this looks like one image {images.shape} (H, W, C); pass a batch of one: images[None], or "
-                         "x[k:k + 1] instead of x[k]")
-    if images.ndim == 3:
-        images = images[..., None]
-    if images.ndim != 4 or not len(images) or images.shape[-1] not in (1, 3):
-        raise ValueError(f"expected one or more images shaped (N, H, W) or (N, H, W, C) with C = 1 (grey) or 3 "
-                         f"(colour), got {images.shape}")
     low, high = float(np.nanmin(images)), float(np.nanmax(images))
     if low < -1e-3 or high > 1 + 1e-3:  # shown clipped, they would look wrong with no word why
         raise ValueError(f"images must lie in [0, 1] (or be uint8), got values in [{low:.3g}, {high:.3g}]; "

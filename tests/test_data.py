@@ -77,6 +77,17 @@ def test_scaling_refuses_bad_input_clearly(bad, message):
         scale_images(bad)
 
 
+
+def test_scaling_refuses_one_image_and_channels_first():
+    """Silent before: one image (H, W, C) became a batch (H, W, C, 1), channels first (N, 1, H, W) a batch of
+    N images of 1 x H pixels with W channels; Keras only failed later, far from the cause."""
+    for one in (np.zeros((28, 28, 1)), np.zeros((64, 64, 3), np.uint8)):
+        with pytest.raises(UserError, match=r"one image .*pass a batch of one: images\[None\]"):
+            scale_images(one)
+    with pytest.raises(UserError, match=r"C = 1 \(grey\) or 3.*channels first\? .*np\.moveaxis\(x, 1, -1\)"):
+        scale_images(np.zeros((16, 1, 28, 28), np.uint8))
+    assert scale_images(np.zeros((1, 28, 28, 1))).shape == (1, 28, 28, 1)  # a batch of one stays one image
+
 def test_check_image_batch_names_the_fix():
     with pytest.raises(UserError, match=r"x\[..., None\]"):
         check_image_batch(np.zeros((5, 28, 28)), (28, 28, 1))
