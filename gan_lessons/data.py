@@ -181,6 +181,14 @@ def unscale_images(x):
     return np.clip((x + 1.0) / 2.0, 0.0, 1.0)
 
 
+def refuse_non_finite(x, name="images"):
+    """Raise a UserError if the array ``x`` holds NaN or inf, what a generator that diverged makes."""
+    bad = x.size - np.count_nonzero(np.isfinite(x))
+    if bad:
+        raise UserError(f"{name} contain NaN or inf ({bad} of {x.size} values): did the generator diverge? Train it "
+                        "again (e.g. with a lower learning rate); no rescaling mends them")
+
+
 def check_image_batch(x, shape, value_range=(-1.0, 1.0), name="images"):
     """Raise a ValueError naming the fix unless ``x`` is (N, *shape) with values in ``value_range``."""
     x = np.asarray(x)
@@ -193,8 +201,9 @@ def check_image_batch(x, shape, value_range=(-1.0, 1.0), name="images"):
         raise UserError(f"{name} must have shape (N, {', '.join(map(str, shape))}), got {x.shape}{hint}")
     if len(x) == 0:
         raise UserError(f"{name} holds no image (shape {x.shape}): give at least one")
+    refuse_non_finite(x, name)
     lo, hi = value_range
-    if not np.isfinite(x).all() or x.min() < lo - 1e-6 or x.max() > hi + 1e-6:
+    if x.min() < lo - 1e-6 or x.max() > hi + 1e-6:
         hint = ("; scale them with gan_lessons.data.scale_images" if (lo, hi) == (-1.0, 1.0) else
                 "; " + into_unit_range(x) if (lo, hi) == (0.0, 1.0) else "")
         raise UserError(f"{name} must lie in [{lo:g}, {hi:g}], got values {_value_range(x)}{hint}")

@@ -5,7 +5,7 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import numpy as np
 
-from .data import as_image_batch, into_unit_range
+from .data import as_image_batch, into_unit_range, refuse_non_finite
 
 
 def tile(images, ncols=None, pad=1, pad_value=1.0):
@@ -13,7 +13,8 @@ def tile(images, ncols=None, pad=1, pad_value=1.0):
     images = as_image_batch(images, allow_empty=False)
     if images.dtype == np.uint8:
         images = images.astype("float32") / 255.0
-    low, high = float(np.nanmin(images)), float(np.nanmax(images))
+    refuse_non_finite(images)
+    low, high = float(images.min()), float(images.max())
     if low < -1e-3 or high > 1 + 1e-3:  # shown clipped, they would look wrong with no word why
         raise ValueError(f"images must lie in [0, 1] (or be uint8), got values in [{low:.3g}, {high:.3g}]; "
                          + into_unit_range(images))

@@ -101,3 +101,13 @@ def test_save_gif_names_its_arguments_when_given_them_the_wrong_way(tmp_path):
     with pytest.raises(ValueError, match=r"path must be a \.gif file name"):
         save_gif(history, tmp_path)
     assert save_gif(history, tmp_path / "a.gif").exists()
+
+
+def test_tile_refuses_nan_images():
+    """Silent before: a diverged generator's NaN images were drawn (all-NaN gave only numpy's warning)."""
+    images = np.full((4, 8, 8, 1), 0.5)
+    images[2, 3, 3] = np.nan
+    with pytest.raises(ValueError, match=r"images contain NaN or inf \(1 of 256 values\): did the generator diverge"):
+        tile(images)
+    with pytest.raises(ValueError, match="NaN or inf"):
+        tile(np.full((4, 8, 8, 1), np.inf))
