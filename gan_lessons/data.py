@@ -203,6 +203,9 @@ def check_image_batch(x, shape, value_range=(-1.0, 1.0), name="images"):
         raise UserError(f"{name} holds no image (shape {x.shape}): give at least one")
     refuse_non_finite(x, name)
     lo, hi = value_range
+    if x.dtype == np.uint8 and hi <= 1:  # bytes mean 0..255, as for plotting.tile, even when they are all 0 or 1
+        fix = into_unit_range(x) if (lo, hi) == (0.0, 1.0) else "scale them with gan_lessons.data.scale_images"
+        raise UserError(f"{name} must be floats in [{lo:g}, {hi:g}], got uint8: {fix}")
     if x.min() < lo - 1e-6 or x.max() > hi + 1e-6:
         hint = ("; scale them with gan_lessons.data.scale_images" if (lo, hi) == (-1.0, 1.0) else
                 "; " + into_unit_range(x) if (lo, hi) == (0.0, 1.0) else "")
@@ -212,7 +215,10 @@ def check_image_batch(x, shape, value_range=(-1.0, 1.0), name="images"):
 
 def into_unit_range(x):
     """How to bring images ``x`` that leave [0, 1] back into it: bytes divided by 255, a generator's [-1, 1]
-    unscaled (the fix named by the errors of :func:`check_image_batch` and ``plotting.tile``)."""
+    unscaled, a 0/1 mask of bytes made floats (the fix named by :func:`check_image_batch` and ``plotting.tile``)."""
+    if x.dtype == np.uint8 and x.max() <= 1:
+        return ("they hold no value above 1 (a 0/1 mask?), black as pixels of 0..255: pass them as floats, "
+                "x.astype('float32')")
     return ("pixels of 0–255: divide them by 255" if np.nanmax(x) > 1.5 else
             "a generator's [-1, 1]: gan_lessons.data.unscale_images")
 

@@ -1,5 +1,6 @@
 """Pictures of training: image grids, loss curves and a GIF of the snapshots."""
 
+import warnings
 from pathlib import Path
 
 import matplotlib.pyplot as plt
@@ -12,6 +13,8 @@ def tile(images, ncols=None, pad=1, pad_value=1.0):
     """Arrange images (N, H, W, C) in [0, 1] (or uint8) into one (rows*H, ncols*W, C) array."""
     images = as_image_batch(images, allow_empty=False)
     if images.dtype == np.uint8:
+        if images.max() == 1:  # not refused: a generator that makes black gives such bytes too
+            warnings.warn(f"uint8 images are drawn as pixels of 0..255; {into_unit_range(images)}", stacklevel=2)
         images = images.astype("float32") / 255.0
     refuse_non_finite(images)
     low, high = float(images.min()), float(images.max())

@@ -149,3 +149,14 @@ def test_pixel_helpers_refuse_images_of_the_other_scale():
     assert data.pixelate(pixels, 4).dtype == np.uint8
     with pytest.raises(UserError, match=r"uint8 images .*\(x \* 255\)\.round\(\)\.astype\(np\.uint8\)"):
         data.pixelate(x, 4)
+
+
+def test_uint8_images_mean_pixels_of_0_to_255_for_the_metrics_as_for_tile():
+    """Silent before: a uint8 0/1 mask was read as [0, 1] by classify and the metrics, but drawn black by tile
+    (which reads bytes as 0..255)."""
+    mask = (np.random.default_rng(0).uniform(size=(2, 8, 8, 3)) > 0.5).astype(np.uint8)
+    with pytest.raises(UserError, match=r"floats in \[0, 1\], got uint8: .*0/1 mask\?.*x\.astype\('float32'\)"):
+        check_image_batch(mask, (8, 8, 3), value_range=(0.0, 1.0))
+    np.testing.assert_array_equal(check_image_batch(mask.astype("float32"), (8, 8, 3), value_range=(0.0, 1.0)), mask)
+    with pytest.raises(UserError, match=r"got uint8: .*scale_images"):
+        check_image_batch(mask, (8, 8, 3))

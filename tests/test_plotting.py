@@ -111,3 +111,12 @@ def test_tile_refuses_nan_images():
         tile(images)
     with pytest.raises(ValueError, match="NaN or inf"):
         tile(np.full((4, 8, 8, 1), np.inf))
+
+
+def test_tile_warns_that_a_uint8_mask_is_drawn_black():
+    """Silent before: a uint8 0/1 mask was drawn as bytes, black. Warned, not refused: a generator that makes
+    black images gives such bytes too."""
+    mask = (np.random.default_rng(0).uniform(size=(4, 8, 8, 1)) > 0.5).astype(np.uint8)
+    with pytest.warns(UserWarning, match=r"pixels of 0\.\.255; .*0/1 mask\?.*x\.astype\('float32'\)"):
+        assert tile(mask).max() == 1.0  # the white padding; the images are 0 and 1/255
+    assert tile(mask.astype("float32"), pad=0).max() == 1.0
