@@ -7,6 +7,7 @@ Images travel through the course in two ranges:
 
 import gzip
 import json
+import numbers
 import zipfile
 from pathlib import Path
 
@@ -122,6 +123,14 @@ def load_fashion_mnist(directory=FASHION_MNIST_DIR, allow_download=True):
         )
     x_train, y_train, x_test, y_test = (read_idx(p) for p in paths)
     return (x_train, y_train), (x_test, y_test)
+
+
+def check_positive_int(value, name, hint=""):
+    """``value`` as an int if it is a whole number of at least 1 (numpy ints too, not a bool); else a UserError
+    naming ``name`` (``hint`` says what it counts)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
+        raise UserError(f"{name} must be a positive int{hint}, got {value!r}")
+    return int(value)
 
 
 def refuse_one_image(x):
