@@ -1,16 +1,19 @@
 """Pictures of training: image grids, loss curves and a GIF of the snapshots."""
 
+import numbers
 import warnings
 from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
 
-from .data import as_image_batch, into_unit_range, refuse_non_finite
+from . import UserError
+from .data import as_image_batch, check_positive_int, into_unit_range, refuse_non_finite
 
 
 def tile(images, ncols=None, pad=1, pad_value=1.0):
-    """Arrange images (N, H, W, C) in [0, 1] (or uint8) into one (rows*H, ncols*W, C) array."""
+    """Arrange images (N, H, W, C) in [0, 1] (or uint8) into one (rows*H, ncols*W, C) array; ``ncols=None``: as
+    many columns as rows, or one more."""
     images = as_image_batch(images, allow_empty=False)
     if images.dtype == np.uint8:
         if images.max() == 1:  # not refused: a generator that makes black gives such bytes too
@@ -22,7 +25,7 @@ def tile(images, ncols=None, pad=1, pad_value=1.0):
         raise ValueError(f"images must lie in [0, 1] (or be uint8), got values in [{low:.3g}, {high:.3g}]; "
                          + into_unit_range(images))
     n, h, w, c = images.shape
-    ncols = ncols or int(np.ceil(np.sqrt(n)))
+    ncols = int(np.ceil(np.sqrt(n))) if ncols is None else check_positive_int(ncols, "ncols", " (None: about square)")
     nrows = int(np.ceil(n / ncols))
     grid = np.full((nrows * (h + pad) + pad, ncols * (w + pad) + pad, c), pad_value, "float32")
     for k in range(n):
@@ -45,12 +48,13 @@ def show_grid(images, ncols=None, title=None, ax=None, size=4.0):
 
 
 def plot_losses(history, keys=None, smooth=100, ax=None, title="Pérdidas durante el entrenamiento"):
-    """Plot per-step losses (faint) and their moving average over ``smooth`` steps."""
+    """Plot per-step losses (faint) and their moving average over ``smooth`` steps (1: no average)."""
     if history is None:
         raise ValueError("no history yet: train first (exp.train() returns it; then exp.history holds it)")
     logs = history.logs if hasattr(history, "logs") else history
     if not isinstance(logs, dict):
         raise ValueError(f"pass a History (what exp.train() returns) or its logs, got {type(history).__name__}")
+    smooth = check_positive_int(smooth, "smooth", " (steps to average over; 1: none)")
     keys = [keys] if isinstance(keys, str) else keys or [k for k in logs if k != "step"]
     missing = [key for key in keys if key not in logs]
     if missing:
@@ -118,6 +122,10 @@ def save_gif(history, path, n_images=36, ncols=6, max_frames=16, scale=1, durati
         raise ValueError(f"path must be a .gif file name, e.g. {Path(path) / 'entrenamiento.gif'}, got {path}")
     if not history.snapshots:
         raise ValueError("this history has no snapshots: pass sample= and snapshot_every= to fit()")
+    n_images, max_frames = check_positive_int(n_images, "n_images"), check_positive_int(max_frames, "max_frames")
+    scale = check_positive_int(scale, "scale", " (a GIF pixel per picture pixel, or more)")
+    if isinstance(duration_ms, bool) or not isinstance(duration_ms, numbers.Real) or not duration_ms > 0:
+        raise UserError(f"duration_ms must be a positive number of milliseconds per frame, got {duration_ms!r}")
     points = history.snapshots[0].ndim == 2
     if points and lim is None:
         lim = 1.1 * max(float(np.abs(s).max()) for s in history.snapshots) or 1.0
