@@ -47,13 +47,26 @@ def show_grid(images, ncols=None, title=None, ax=None, size=4.0):
     return ax
 
 
+def check_history(history, call, needs="logs"):
+    """``history`` if it is a History (it has ``needs``: "logs", or "snapshots", then at least one); else a
+    UserError for ``call`` that names the fix: train first (None), the run's History (a run), the argument order."""
+    if not hasattr(history, needs):
+        if history is None:
+            why = "no history yet: train first (exp.train() returns it; then exp.history holds it)"
+        elif hasattr(history, "history"):
+            why = (f"got the {type(history).__name__} itself: pass its History, "
+                   + ("sweep.history(dataset, method, seed)" if callable(history.history) else "exp.history"))
+        else:
+            why = f"first the History that exp.train() returns (exp.history); got {type(history).__name__}"
+        raise UserError(f"{call}: {why}")
+    if needs == "snapshots" and not history.snapshots:
+        raise UserError(f"{call}: this history has no snapshots: pass sample= and snapshot_every= to fit()")
+    return history
+
+
 def plot_losses(history, keys=None, smooth=100, ax=None, title="Pérdidas durante el entrenamiento"):
     """Plot per-step losses (faint) and their moving average over ``smooth`` steps (1: no average)."""
-    if history is None:
-        raise ValueError("no history yet: train first (exp.train() returns it; then exp.history holds it)")
-    logs = history.logs if hasattr(history, "logs") else history
-    if not isinstance(logs, dict):
-        raise ValueError(f"pass a History (what exp.train() returns) or its logs, got {type(history).__name__}")
+    logs = history if isinstance(history, dict) else check_history(history, "plot_losses(history)").logs
     smooth = check_positive_int(smooth, "smooth", " (steps to average over; 1: none)")
     keys = [keys] if isinstance(keys, str) else keys or [k for k in logs if k != "step"]
     missing = [key for key in keys if key not in logs]
@@ -115,13 +128,9 @@ def save_gif(history, path, n_images=36, ncols=6, max_frames=16, scale=1, durati
     """
     from PIL import Image, ImageDraw
 
-    if not hasattr(history, "snapshots"):
-        raise ValueError(f"save_gif(history, path): first the History that train() returns (exp.history), then the "
-                         f"file name; got {type(history).__name__}" + (": train first" if history is None else ""))
+    check_history(history, "save_gif(history, path)", needs="snapshots")
     if Path(path).suffix.lower() != ".gif":
         raise ValueError(f"path must be a .gif file name, e.g. {Path(path) / 'entrenamiento.gif'}, got {path}")
-    if not history.snapshots:
-        raise ValueError("this history has no snapshots: pass sample= and snapshot_every= to fit()")
     n_images, max_frames = check_positive_int(n_images, "n_images"), check_positive_int(max_frames, "max_frames")
     scale = check_positive_int(scale, "scale", " (a GIF pixel per picture pixel, or more)")
     if isinstance(duration_ms, bool) or not isinstance(duration_ms, numbers.Real) or not duration_ms > 0:

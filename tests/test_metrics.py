@@ -145,3 +145,14 @@ def test_counts_and_labels_of_the_classifier_helpers_are_checked_before_any_work
         test_accuracy_after_training(images, labels + 1, steps=1)
     with pytest.raises(ValueError, match=r"got 200 labels for 20 images: one-hot rows\? pass labels\.argmax\(1\)"):
         test_accuracy_after_training(images, np.eye(10)[labels], steps=1)
+
+
+def test_loss_at_snapshots_needs_a_history():
+    """Before: loss_at_snapshots(None, key) or on the logs dict gave an AttributeError about .logs."""
+    from gan_lessons.metrics import loss_at_snapshots
+    from gan_lessons.training import History
+
+    with pytest.raises(UserError, match=r"loss_at_snapshots\(history, key\): no history yet: train first"):
+        loss_at_snapshots(None, "d_loss")
+    with pytest.raises(UserError, match=r"first the History that exp\.train\(\) returns \(exp\.history\); got dict"):
+        loss_at_snapshots(History().logs, "d_loss")

@@ -148,3 +148,19 @@ def test_counts_given_to_the_pictures_must_be_positive_ints(tmp_path):
         with pytest.raises(ValueError, match=rf"duration_ms must be a positive number of milliseconds .*, got {bad!r}"):
             save_gif(history, tmp_path / "a.gif", duration_ms=bad)
     assert save_gif(history, tmp_path / "a.gif", max_frames=np.int64(2), scale=np.int64(2), duration_ms=50.0).exists()
+
+
+def test_a_run_or_nothing_given_for_its_history_is_refused_with_the_fix(tmp_path):
+    """Before: plot_losses(exp) gave "'ImageGAN' object is not iterable", save_gif(exp) an AttributeError."""
+    from gan_lessons.plotting import plot_losses
+
+    run = type("ImageGAN", (), {"history": None})()  # what a run looks like here: it holds .history
+    with pytest.raises(ValueError, match=r"plot_losses\(history\): got the ImageGAN itself: pass its History, "
+                                         r"exp\.history"):
+        plot_losses(run)
+    sweep = type("ModeCollapseSweep", (), {"history": lambda self, dataset, method, seed=None: None})()
+    with pytest.raises(ValueError, match=r"save_gif\(history, path\): got the ModeCollapseSweep itself: pass its "
+                                         r"History, sweep\.history\(dataset, method, seed\)"):
+        save_gif(sweep, tmp_path / "a.gif")
+    with pytest.raises(ValueError, match=r"save_gif\(history, path\): no history yet: train first"):
+        save_gif(None, tmp_path / "a.gif")
