@@ -15,7 +15,7 @@ import keras
 import numpy as np
 from keras import layers
 
-from . import DATA_DIR
+from . import DATA_DIR, UserError
 from .data import check_image_batch, check_positive_int, load_mnist
 
 CLASSIFIER_PATH = DATA_DIR / "mnist_classifier.weights.h5"
@@ -198,6 +198,10 @@ def spearman(a, b):
     a, b = np.asarray(a, dtype="float64").ravel(), np.asarray(b, dtype="float64").ravel()
     if len(a) != len(b) or len(a) < 3:
         raise ValueError(f"spearman needs two sequences of the same length, at least 3, got {len(a)} and {len(b)}")
+    bad = np.flatnonzero(~(np.isfinite(a) & np.isfinite(b)))
+    if len(bad):  # NaN would be ranked as the largest value, a number that means nothing
+        raise UserError(f"spearman needs finite numbers; the pairs at {bad.tolist()} hold NaN or inf (a diverged run?): "
+                        "drop those pairs")
 
     def ranks(x):
         r = np.empty(len(x))
@@ -351,6 +355,9 @@ def translation_scores(outputs, targets, inputs=None):
         "palette_distance": palette_distance(outputs, targets),
         "n_images": int(len(outputs)),
     }
+    if scores["gradient_target"] == 0:
+        raise UserError("the targets have no edge at all (every image flat, e.g. blank), so there is no sharpness to "
+                        "compare with: pass the target images, e.g. y_test")
     scores["sharpness_ratio"] = scores["gradient"] / scores["gradient_target"]
     scores["colorfulness_ratio"] = scores["colorfulness"] / max(scores["colorfulness_target"], 1e-12)
     if inputs is not None:

@@ -156,3 +156,13 @@ def test_loss_at_snapshots_needs_a_history():
         loss_at_snapshots(None, "d_loss")
     with pytest.raises(UserError, match=r"first the History that exp\.train\(\) returns \(exp\.history\); got dict"):
         loss_at_snapshots(History().logs, "d_loss")
+
+
+def test_spearman_refuses_nan():
+    """Silent before: a NaN was ranked as the largest value (0.8 here)."""
+    from gan_lessons.metrics import spearman
+
+    with pytest.raises(UserError, match=r"the pairs at \[2\] hold NaN or inf \(a diverged run\?\): drop those pairs"):
+        spearman([1, 2, np.nan, 4], [1, 2, 3, 4])
+    with pytest.raises(UserError, match=r"pairs at \[0, 3\]"):
+        spearman([np.inf, 2, 3, 4], [1, 2, 3, -np.inf])
