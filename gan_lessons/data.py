@@ -337,6 +337,7 @@ def unpaired(inputs, targets, seed=0):
     with ``seed`` and cut in two halves of equal size (one left over if their number is odd); domain
     ``a`` holds the inputs of the first half, domain ``b`` the targets of the second, so no pair is ever
     seen whole. Returns ``a``, ``b`` and the sorted positions ``index_a``, ``index_b`` of each half."""
+    inputs, targets = np.asarray(inputs), np.asarray(targets)
     if len(inputs) != len(targets):
         raise UserError(f"inputs and targets must be pairs of the same length, got {len(inputs)} and {len(targets)}")
     order = np.random.default_rng(seed).permutation(len(inputs))
@@ -349,11 +350,16 @@ def pixelate(images, factor):
     """uint8 images (N, S, S, C) averaged over ``factor`` x ``factor`` blocks and blown back up to S x S
     (each block one flat square): the low-resolution input of the super-resolution exercise."""
     images = np.asarray(images)
-    if images.dtype != np.uint8 or images.ndim != 4 or images.shape[1] != images.shape[2]:
-        raise UserError(f"pixelate takes square uint8 images (N, S, S, C), e.g. load_lineart('test')['color'], got "
-                        f"{images.dtype} {images.shape}: for images in [0, 1] use (x * 255).round().astype(np.uint8)")
+    if images.dtype != np.uint8:
+        raise UserError(f"pixelate takes uint8 images (0..255), e.g. load_lineart('test')['color'], got "
+                        f"{images.dtype}: for images in [0, 1] use (x * 255).round().astype(np.uint8)")
+    refuse_one_image(images)
+    if images.ndim != 4 or images.shape[1] != images.shape[2]:
+        grey = images.ndim == 3 and images.shape[1] == images.shape[2]
+        raise UserError(f"pixelate takes square images (N, S, S, C), got shape {images.shape}"
+                        + (": grey images need their channel axis, x[..., None]" if grey else ""))
     n, size, _, c = images.shape
-    if not isinstance(factor, int) or factor < 1 or size % factor:
+    if isinstance(factor, bool) or not isinstance(factor, numbers.Integral) or factor < 1 or size % factor:
         raise UserError(f"factor must be a whole number that divides the image size {size}, got {factor!r}")
     small = images.reshape(n, size // factor, factor, size // factor, factor, c).mean(axis=(2, 4))
     return np.repeat(np.repeat(small, factor, axis=1), factor, axis=2).round().astype(np.uint8)

@@ -160,3 +160,27 @@ def test_uint8_images_mean_pixels_of_0_to_255_for_the_metrics_as_for_tile():
     np.testing.assert_array_equal(check_image_batch(mask.astype("float32"), (8, 8, 3), value_range=(0.0, 1.0)), mask)
     with pytest.raises(UserError, match=r"got uint8: .*scale_images"):
         check_image_batch(mask, (8, 8, 3))
+
+
+def test_pixelate_names_what_is_wrong_with_the_shape_and_takes_numpy_factors():
+    """Before: grey (N, S, S), one image and non-square images were all told to multiply by 255 (they were uint8
+    already); a factor np.int64(4) was refused as not a whole number."""
+    x = np.random.default_rng(0).integers(0, 256, (4, 8, 8, 3)).astype(np.uint8)
+    with pytest.raises(UserError, match=r"square images \(N, S, S, C\), got shape \(4, 8, 8\): grey images need "
+                                        r"their channel axis, x\[\.\.\., None\]"):
+        data.pixelate(x[..., 0], 4)
+    with pytest.raises(UserError, match=r"one image \(8, 8, 3\).*images\[None\]"):
+        data.pixelate(x[0], 4)
+    with pytest.raises(UserError, match=r"square images \(N, S, S, C\), got shape \(4, 8, 4, 3\)$"):
+        data.pixelate(x[:, :, :4], 2)
+    np.testing.assert_array_equal(data.pixelate(x, np.int64(4)), data.pixelate(list(x), 4))
+    with pytest.raises(UserError, match="factor must be a whole number that divides the image size 8, got True"):
+        data.pixelate(x, True)
+
+
+def test_unpaired_takes_lists():
+    """Before: lists gave numpy's "only integer scalar arrays can be converted to a scalar index"."""
+    x = np.arange(6 * 2 * 2 * 3).reshape(6, 2, 2, 3)
+    listed, arrays = data.unpaired(list(x), list(x + 1), seed=3), data.unpaired(x, x + 1, seed=3)
+    for key in ("a", "b", "index_a", "index_b"):
+        np.testing.assert_array_equal(listed[key], arrays[key])
