@@ -7,6 +7,7 @@ Images travel through the course in two ranges:
 
 import gzip
 import json
+import numbers
 import zipfile
 from pathlib import Path
 
@@ -124,15 +125,32 @@ def load_fashion_mnist(directory=FASHION_MNIST_DIR, allow_download=True):
     return (x_train, y_train), (x_test, y_test)
 
 
-def as_image_batch(x):
-    """Give a batch of images a channel axis: (N, H, W) -> (N, H, W, 1); (N, H, W, C) stays."""
+def check_positive_int(value, name, hint=""):
+    """``value`` as an int if it is a whole number of at least 1 (numpy ints too, not a bool); else a UserError
+    naming ``name`` (``hint`` says what it counts)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
+        raise UserError(f"{name} must be a positive int{hint}, got {value!r}")
+    return int(value)
+
+
+def refuse_one_image(x):
+    """Raise a UserError naming the fix if ``x`` (an array) looks like one image (H, W, C), not a batch."""
+    if x.ndim == 3 and x.shape[-1] in (1, 3) and x.shape[0] == x.shape[1]:
+        raise UserError(f"this looks like one image {x.shape} (H, W, C); pass a batch of one: images[None], or "
+                        "x[k:k + 1] instead of x[k]")
+
+
+def as_image_batch(x, allow_empty=True):
+    """Give a batch of images a channel axis: (N, H, W) -> (N, H, W, 1); (N, H, W, C) with C = 1 or 3 stays.
+    One image (H, W, C) and channels first (N, C, H, W) are refused, naming the fix."""
     x = np.asarray(x)
+    refuse_one_image(x)
     if x.ndim == 3:
-        return x[..., None]
-    if x.ndim != 4:
-        raise UserError(
-            f"expected a batch of images shaped (N, H, W) or (N, H, W, C), got shape {x.shape}"
-        )
+        x = x[..., None]
+    if x.ndim != 4 or x.shape[-1] not in (1, 3) or not (allow_empty or len(x)):
+        hint = "; channels first? move them last: np.moveaxis(x, 1, -1)" if x.ndim == 4 and x.shape[1] in (1, 3) else ""
+        raise UserError(f"expected one or more images shaped (N, H, W) or (N, H, W, C) with C = 1 (grey) or 3 "
+                        f"(colour), got {x.shape}{hint}")
     return x
 
 
@@ -172,6 +190,14 @@ def unscale_images(x):
     return np.clip((x + 1.0) / 2.0, 0.0, 1.0)
 
 
+def refuse_non_finite(x, name="images"):
+    """Raise a UserError if the array ``x`` holds NaN or inf, what a generator that diverged makes."""
+    bad = x.size - np.count_nonzero(np.isfinite(x))
+    if bad:
+        raise UserError(f"{name} contain NaN or inf ({bad} of {x.size} values): did the generator diverge? Train it "
+                        "again (e.g. with a lower learning rate); no rescaling mends them")
+
+
 def check_image_batch(x, shape, value_range=(-1.0, 1.0), name="images"):
     """Raise a ValueError naming the fix unless ``x`` is (N, *shape) with values in ``value_range``."""
     x = np.asarray(x)
@@ -184,8 +210,12 @@ def check_image_batch(x, shape, value_range=(-1.0, 1.0), name="images"):
         raise UserError(f"{name} must have shape (N, {', '.join(map(str, shape))}), got {x.shape}{hint}")
     if len(x) == 0:
         raise UserError(f"{name} holds no image (shape {x.shape}): give at least one")
+    refuse_non_finite(x, name)
     lo, hi = value_range
-    if not np.isfinite(x).all() or x.min() < lo - 1e-6 or x.max() > hi + 1e-6:
+    if x.dtype == np.uint8 and hi <= 1:  # bytes mean 0..255, as for plotting.tile, even when they are all 0 or 1
+        fix = into_unit_range(x) if (lo, hi) == (0.0, 1.0) else "scale them with gan_lessons.data.scale_images"
+        raise UserError(f"{name} must be floats in [{lo:g}, {hi:g}], got uint8: {fix}")
+    if x.min() < lo - 1e-6 or x.max() > hi + 1e-6:
         hint = ("; scale them with gan_lessons.data.scale_images" if (lo, hi) == (-1.0, 1.0) else
                 "; " + into_unit_range(x) if (lo, hi) == (0.0, 1.0) else "")
         raise UserError(f"{name} must lie in [{lo:g}, {hi:g}], got values {_value_range(x)}{hint}")
@@ -194,7 +224,10 @@ def check_image_batch(x, shape, value_range=(-1.0, 1.0), name="images"):
 
 def into_unit_range(x):
     """How to bring images ``x`` that leave [0, 1] back into it: bytes divided by 255, a generator's [-1, 1]
-    unscaled (the fix named by the errors of :func:`check_image_batch` and ``plotting.tile``)."""
+    unscaled, a 0/1 mask of bytes made floats (the fix named by :func:`check_image_batch` and ``plotting.tile``)."""
+    if x.dtype == np.uint8 and x.max() <= 1:
+        return ("they hold no value above 1 (a 0/1 mask?), black as pixels of 0..255: pass them as floats, "
+                "x.astype('float32')")
     return ("pixels of 0–255: divide them by 255" if np.nanmax(x) > 1.5 else
             "a generator's [-1, 1]: gan_lessons.data.unscale_images")
 
@@ -304,6 +337,7 @@ def unpaired(inputs, targets, seed=0):
     with ``seed`` and cut in two halves of equal size (one left over if their number is odd); domain
     ``a`` holds the inputs of the first half, domain ``b`` the targets of the second, so no pair is ever
     seen whole. Returns ``a``, ``b`` and the sorted positions ``index_a``, ``index_b`` of each half."""
+    inputs, targets = np.asarray(inputs), np.asarray(targets)
     if len(inputs) != len(targets):
         raise UserError(f"inputs and targets must be pairs of the same length, got {len(inputs)} and {len(targets)}")
     order = np.random.default_rng(seed).permutation(len(inputs))
@@ -316,11 +350,16 @@ def pixelate(images, factor):
     """uint8 images (N, S, S, C) averaged over ``factor`` x ``factor`` blocks and blown back up to S x S
     (each block one flat square): the low-resolution input of the super-resolution exercise."""
     images = np.asarray(images)
-    if images.dtype != np.uint8 or images.ndim != 4 or images.shape[1] != images.shape[2]:
-        raise UserError(f"pixelate takes square uint8 images (N, S, S, C), e.g. load_lineart('test')['color'], got "
-                        f"{images.dtype} {images.shape}: for images in [0, 1] use (x * 255).round().astype(np.uint8)")
+    if images.dtype != np.uint8:
+        raise UserError(f"pixelate takes uint8 images (0..255), e.g. load_lineart('test')['color'], got "
+                        f"{images.dtype}: for images in [0, 1] use (x * 255).round().astype(np.uint8)")
+    refuse_one_image(images)
+    if images.ndim != 4 or images.shape[1] != images.shape[2]:
+        grey = images.ndim == 3 and images.shape[1] == images.shape[2]
+        raise UserError(f"pixelate takes square images (N, S, S, C), got shape {images.shape}"
+                        + (": grey images need their channel axis, x[..., None]" if grey else ""))
     n, size, _, c = images.shape
-    if not isinstance(factor, int) or factor < 1 or size % factor:
+    if isinstance(factor, bool) or not isinstance(factor, numbers.Integral) or factor < 1 or size % factor:
         raise UserError(f"factor must be a whole number that divides the image size {size}, got {factor!r}")
     small = images.reshape(n, size // factor, factor, size // factor, factor, c).mean(axis=(2, 4))
     return np.repeat(np.repeat(small, factor, axis=1), factor, axis=2).round().astype(np.uint8)

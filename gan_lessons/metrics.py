@@ -15,8 +15,8 @@ import keras
 import numpy as np
 from keras import layers
 
-from . import DATA_DIR
-from .data import check_image_batch, load_mnist
+from . import DATA_DIR, UserError
+from .data import check_image_batch, check_positive_int, load_mnist
 
 CLASSIFIER_PATH = DATA_DIR / "mnist_classifier.weights.h5"
 _CACHE = {}
@@ -60,9 +60,9 @@ def test_accuracy_after_training(images, labels, steps=600, batch_size=64, seed=
     A fixed number of updates (not epochs) lets sets of different sizes be compared fairly.
     """
     images = check_image_batch(images, (28, 28, 1), value_range=(0.0, 1.0))
-    labels = np.asarray(labels).reshape(-1)
-    if len(labels) != len(images):
-        raise ValueError(f"got {len(labels)} labels for {len(images)} images")
+    labels = digit_labels(labels, len(images))
+    steps = check_positive_int(steps, "steps", " (classifier updates)")
+    batch_size = check_positive_int(batch_size, "batch_size")
     keras.utils.set_random_seed(seed)
     model = build_classifier()
     model.compile(keras.optimizers.Adam(1e-3), "sparse_categorical_crossentropy", metrics=["accuracy"])
@@ -96,6 +96,7 @@ def course_classifier(path=CLASSIFIER_PATH):
 def classify(images, batch_size=1000):
     """Features (N, 128) and class probabilities (N, 10) of images in [0, 1], shape (N, 28, 28, 1)."""
     images = check_image_batch(images, (28, 28, 1), value_range=(0.0, 1.0))
+    batch_size = check_positive_int(batch_size, "batch_size")
     model = course_classifier()
     feats, probs = [], []
     for start in range(0, len(images), batch_size):
@@ -148,16 +149,21 @@ def reference_features():
     return _CACHE["reference"]
 
 
+def digit_labels(labels, n, what="labels", n_classes=10):
+    """``labels`` as ``n`` ints, one digit 0..n_classes-1 per image, or a ValueError that names the fix."""
+    labels = np.asarray(labels).reshape(-1)
+    if len(labels) != n:
+        raise ValueError(f"got {len(labels)} {what} for {n} images"
+                         + (": one-hot rows? pass labels.argmax(1)" if len(labels) == n_classes * n else ""))
+    if labels.dtype.kind not in "iuf" or not np.all((labels >= 0) & (labels < n_classes) & (labels == np.round(labels))):
+        raise ValueError(f"the {what} must be whole digits 0..{n_classes - 1}, one per image")
+    return labels.astype(int)
+
+
 def confusion_matrix(asked, probs, n_classes=10):
     """Counts (n_classes, n_classes): row = digit asked for, column = digit the classifier reads."""
-    asked = np.asarray(asked).reshape(-1)
     read = np.argmax(np.asarray(probs), axis=1)
-    if len(asked) != len(read):
-        raise ValueError(f"got {len(asked)} requested labels for {len(read)} samples"
-                         + (": one-hot rows? pass labels.argmax(1)" if len(asked) == n_classes * len(read) else ""))
-    if asked.dtype.kind not in "iuf" or not np.all((asked >= 0) & (asked < n_classes) & (asked == np.round(asked))):
-        raise ValueError(f"the labels asked for must be whole digits 0..{n_classes - 1}, one per image")
-    asked = asked.astype(int)
+    asked = digit_labels(asked, len(read), "requested labels", n_classes)
     return np.bincount(asked * n_classes + read, minlength=n_classes * n_classes).reshape(n_classes, n_classes)
 
 
@@ -192,6 +198,10 @@ def spearman(a, b):
     a, b = np.asarray(a, dtype="float64").ravel(), np.asarray(b, dtype="float64").ravel()
     if len(a) != len(b) or len(a) < 3:
         raise ValueError(f"spearman needs two sequences of the same length, at least 3, got {len(a)} and {len(b)}")
+    bad = np.flatnonzero(~(np.isfinite(a) & np.isfinite(b)))
+    if len(bad):  # NaN would be ranked as the largest value, a number that means nothing
+        raise UserError(f"spearman needs finite numbers; the pairs at {bad.tolist()} hold NaN or inf (a diverged run?): "
+                        "drop those pairs")
 
     def ranks(x):
         r = np.empty(len(x))
@@ -205,6 +215,9 @@ def spearman(a, b):
 def loss_at_snapshots(history, key):
     """``(steps, values)``: for each snapshot of ``history`` after the first, its step and the mean of the
     loss ``key`` over the steps since the previous snapshot (the loss that goes with those samples)."""
+    from .plotting import check_history
+
+    check_history(history, "loss_at_snapshots(history, key)")
     if key not in history.logs:
         raise ValueError(f"the history has no loss {key!r}; it logs {', '.join(k for k in history.logs if k != 'step')}")
     steps, values = np.asarray(history.logs["step"]), np.asarray(history.logs[key], dtype="float64")
@@ -342,6 +355,9 @@ def translation_scores(outputs, targets, inputs=None):
         "palette_distance": palette_distance(outputs, targets),
         "n_images": int(len(outputs)),
     }
+    if scores["gradient_target"] == 0:
+        raise UserError("the targets have no edge at all (every image flat, e.g. blank), so there is no sharpness to "
+                        "compare with: pass the target images, e.g. y_test")
     scores["sharpness_ratio"] = scores["gradient"] / scores["gradient_target"]
     scores["colorfulness_ratio"] = scores["colorfulness"] / max(scores["colorfulness_target"], 1e-12)
     if inputs is not None:

@@ -1,32 +1,31 @@
 """Pictures of training: image grids, loss curves and a GIF of the snapshots."""
 
+import numbers
+import warnings
 from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
 
-from .data import into_unit_range
+from . import UserError
+from .data import as_image_batch, check_positive_int, into_unit_range, refuse_non_finite
 
 
 def tile(images, ncols=None, pad=1, pad_value=1.0):
-    """Arrange images (N, H, W, C) in [0, 1] (or uint8) into one (rows*H, ncols*W, C) array."""
-    images = np.asarray(images)
+    """Arrange images (N, H, W, C) in [0, 1] (or uint8) into one (rows*H, ncols*W, C) array; ``ncols=None``: as
+    many columns as rows, or one more."""
+    images = as_image_batch(images, allow_empty=False)
     if images.dtype == np.uint8:
+        if images.max() == 1:  # not refused: a generator that makes black gives such bytes too
+            warnings.warn(f"uint8 images are drawn as pixels of 0..255; {into_unit_range(images)}", stacklevel=2)
         images = images.astype("float32") / 255.0
-    if images.ndim == 3 and images.shape[-1] in (1, 3) and images.shape[0] == images.shape[1]:
-        raise ValueError(f"this looks like one image {images.shape} (H, W, C); pass a batch of one: images[None], or "
-                         "x[k:k + 1] instead of x[k]")
-    if images.ndim == 3:
-        images = images[..., None]
-    if images.ndim != 4 or not len(images) or images.shape[-1] not in (1, 3):
-        raise ValueError(f"expected one or more images shaped (N, H, W) or (N, H, W, C) with C = 1 (grey) or 3 "
-                         f"(colour), got {images.shape}")
-    low, high = float(np.nanmin(images)), float(np.nanmax(images))
+    refuse_non_finite(images)
+    low, high = float(images.min()), float(images.max())
     if low < -1e-3 or high > 1 + 1e-3:  # shown clipped, they would look wrong with no word why
         raise ValueError(f"images must lie in [0, 1] (or be uint8), got values in [{low:.3g}, {high:.3g}]; "
                          + into_unit_range(images))
     n, h, w, c = images.shape
-    ncols = ncols or int(np.ceil(np.sqrt(n)))
+    ncols = int(np.ceil(np.sqrt(n))) if ncols is None else check_positive_int(ncols, "ncols", " (None: about square)")
     nrows = int(np.ceil(n / ncols))
     grid = np.full((nrows * (h + pad) + pad, ncols * (w + pad) + pad, c), pad_value, "float32")
     for k in range(n):
@@ -48,13 +47,27 @@ def show_grid(images, ncols=None, title=None, ax=None, size=4.0):
     return ax
 
 
+def check_history(history, call, needs="logs"):
+    """``history`` if it is a History (it has ``needs``: "logs", or "snapshots", then at least one); else a
+    UserError for ``call`` that names the fix: train first (None), the run's History (a run), the argument order."""
+    if not hasattr(history, needs):
+        if history is None:
+            why = "no history yet: train first (exp.train() returns it; then exp.history holds it)"
+        elif hasattr(history, "history"):
+            why = (f"got the {type(history).__name__} itself: pass its History, "
+                   + ("sweep.history(dataset, method, seed)" if callable(history.history) else "exp.history"))
+        else:
+            why = f"first the History that exp.train() returns (exp.history); got {type(history).__name__}"
+        raise UserError(f"{call}: {why}")
+    if needs == "snapshots" and not history.snapshots:
+        raise UserError(f"{call}: this history has no snapshots: pass sample= and snapshot_every= to fit()")
+    return history
+
+
 def plot_losses(history, keys=None, smooth=100, ax=None, title="Pérdidas durante el entrenamiento"):
-    """Plot per-step losses (faint) and their moving average over ``smooth`` steps."""
-    if history is None:
-        raise ValueError("no history yet: train first (exp.train() returns it; then exp.history holds it)")
-    logs = history.logs if hasattr(history, "logs") else history
-    if not isinstance(logs, dict):
-        raise ValueError(f"pass a History (what exp.train() returns) or its logs, got {type(history).__name__}")
+    """Plot per-step losses (faint) and their moving average over ``smooth`` steps (1: no average)."""
+    logs = history if isinstance(history, dict) else check_history(history, "plot_losses(history)").logs
+    smooth = check_positive_int(smooth, "smooth", " (steps to average over; 1: none)")
     keys = [keys] if isinstance(keys, str) else keys or [k for k in logs if k != "step"]
     missing = [key for key in keys if key not in logs]
     if missing:
@@ -115,13 +128,13 @@ def save_gif(history, path, n_images=36, ncols=6, max_frames=16, scale=1, durati
     """
     from PIL import Image, ImageDraw
 
-    if not hasattr(history, "snapshots"):
-        raise ValueError(f"save_gif(history, path): first the History that train() returns (exp.history), then the "
-                         f"file name; got {type(history).__name__}" + (": train first" if history is None else ""))
+    check_history(history, "save_gif(history, path)", needs="snapshots")
     if Path(path).suffix.lower() != ".gif":
         raise ValueError(f"path must be a .gif file name, e.g. {Path(path) / 'entrenamiento.gif'}, got {path}")
-    if not history.snapshots:
-        raise ValueError("this history has no snapshots: pass sample= and snapshot_every= to fit()")
+    n_images, max_frames = check_positive_int(n_images, "n_images"), check_positive_int(max_frames, "max_frames")
+    scale = check_positive_int(scale, "scale", " (a GIF pixel per picture pixel, or more)")
+    if isinstance(duration_ms, bool) or not isinstance(duration_ms, numbers.Real) or not duration_ms > 0:
+        raise UserError(f"duration_ms must be a positive number of milliseconds per frame, got {duration_ms!r}")
     points = history.snapshots[0].ndim == 2
     if points and lim is None:
         lim = 1.1 * max(float(np.abs(s).max()) for s in history.snapshots) or 1.0

@@ -77,6 +77,17 @@ def test_scaling_refuses_bad_input_clearly(bad, message):
         scale_images(bad)
 
 
+
+def test_scaling_refuses_one_image_and_channels_first():
+    """Silent before: one image (H, W, C) became a batch (H, W, C, 1), channels first (N, 1, H, W) a batch of
+    N images of 1 x H pixels with W channels; Keras only failed later, far from the cause."""
+    for one in (np.zeros((28, 28, 1)), np.zeros((64, 64, 3), np.uint8)):
+        with pytest.raises(UserError, match=r"one image .*pass a batch of one: images\[None\]"):
+            scale_images(one)
+    with pytest.raises(UserError, match=r"C = 1 \(grey\) or 3.*channels first\? .*np\.moveaxis\(x, 1, -1\)"):
+        scale_images(np.zeros((16, 1, 28, 28), np.uint8))
+    assert scale_images(np.zeros((1, 28, 28, 1))).shape == (1, 28, 28, 1)  # a batch of one stays one image
+
 def test_check_image_batch_names_the_fix():
     with pytest.raises(UserError, match=r"x\[..., None\]"):
         check_image_batch(np.zeros((5, 28, 28)), (28, 28, 1))
@@ -84,8 +95,11 @@ def test_check_image_batch_names_the_fix():
         check_image_batch(np.full((5, 28, 28, 1), 255.0), (28, 28, 1))
     ok = np.linspace(-1, 1, 5 * 28 * 28).reshape(5, 28, 28, 1)
     np.testing.assert_array_equal(check_image_batch(ok, (28, 28, 1)), ok)  # a good batch comes back unchanged
-    with pytest.raises(UserError, match=r"must lie in \[-1, 1\]"):
-        check_image_batch(np.where(ok > 0.99, np.nan, ok), (28, 28, 1))  # NaN is refused too
+    # NaN is refused too, as what it is (it used to be told to go through unscale_images)
+    with pytest.raises(UserError, match=r"contain NaN or inf \(\d+ of 3920 values\): did the generator diverge\? "
+                                        r"Train it again") as refused:
+        check_image_batch(np.where(ok > 0.99, np.nan, ok), (28, 28, 1))
+    assert "unscale" not in str(refused.value)
     # the [0, 1] batches of translate and the metrics: the fix for bytes and for the generator's range
     with pytest.raises(UserError, match="divide them by 255"):
         check_image_batch(np.full((2, 8, 8, 3), 254, "uint8"), (8, 8, 3), value_range=(0.0, 1.0))
@@ -135,3 +149,38 @@ def test_pixel_helpers_refuse_images_of_the_other_scale():
     assert data.pixelate(pixels, 4).dtype == np.uint8
     with pytest.raises(UserError, match=r"uint8 images .*\(x \* 255\)\.round\(\)\.astype\(np\.uint8\)"):
         data.pixelate(x, 4)
+
+
+def test_uint8_images_mean_pixels_of_0_to_255_for_the_metrics_as_for_tile():
+    """Silent before: a uint8 0/1 mask was read as [0, 1] by classify and the metrics, but drawn black by tile
+    (which reads bytes as 0..255)."""
+    mask = (np.random.default_rng(0).uniform(size=(2, 8, 8, 3)) > 0.5).astype(np.uint8)
+    with pytest.raises(UserError, match=r"floats in \[0, 1\], got uint8: .*0/1 mask\?.*x\.astype\('float32'\)"):
+        check_image_batch(mask, (8, 8, 3), value_range=(0.0, 1.0))
+    np.testing.assert_array_equal(check_image_batch(mask.astype("float32"), (8, 8, 3), value_range=(0.0, 1.0)), mask)
+    with pytest.raises(UserError, match=r"got uint8: .*scale_images"):
+        check_image_batch(mask, (8, 8, 3))
+
+
+def test_pixelate_names_what_is_wrong_with_the_shape_and_takes_numpy_factors():
+    """Before: grey (N, S, S), one image and non-square images were all told to multiply by 255 (they were uint8
+    already); a factor np.int64(4) was refused as not a whole number."""
+    x = np.random.default_rng(0).integers(0, 256, (4, 8, 8, 3)).astype(np.uint8)
+    with pytest.raises(UserError, match=r"square images \(N, S, S, C\), got shape \(4, 8, 8\): grey images need "
+                                        r"their channel axis, x\[\.\.\., None\]"):
+        data.pixelate(x[..., 0], 4)
+    with pytest.raises(UserError, match=r"one image \(8, 8, 3\).*images\[None\]"):
+        data.pixelate(x[0], 4)
+    with pytest.raises(UserError, match=r"square images \(N, S, S, C\), got shape \(4, 8, 4, 3\)$"):
+        data.pixelate(x[:, :, :4], 2)
+    np.testing.assert_array_equal(data.pixelate(x, np.int64(4)), data.pixelate(list(x), 4))
+    with pytest.raises(UserError, match="factor must be a whole number that divides the image size 8, got True"):
+        data.pixelate(x, True)
+
+
+def test_unpaired_takes_lists():
+    """Before: lists gave numpy's "only integer scalar arrays can be converted to a scalar index"."""
+    x = np.arange(6 * 2 * 2 * 3).reshape(6, 2, 2, 3)
+    listed, arrays = data.unpaired(list(x), list(x + 1), seed=3), data.unpaired(x, x + 1, seed=3)
+    for key in ("a", "b", "index_a", "index_b"):
+        np.testing.assert_array_equal(listed[key], arrays[key])

@@ -123,3 +123,46 @@ def test_labels_asked_for_must_be_digits():
             confusion_matrix(asked, probs)
     with pytest.raises(ValueError, match=r"one-hot rows\? pass labels\.argmax\(1\)"):
         confusion_matrix(probs, probs)
+
+
+def test_counts_and_labels_of_the_classifier_helpers_are_checked_before_any_work():
+    """Before: classify(batch_size=0) gave range()'s error; test_accuracy_after_training(steps=0) returned the
+    untrained classifier's accuracy as a result, labels 1..10 or batch_size=0 a TF graph error, one-hot labels a
+    bare count."""
+    from gan_lessons.metrics import test_accuracy_after_training
+
+    images, labels = np.zeros((20, 28, 28, 1), "float32"), np.arange(20) % 10
+    for bad in (0, -1, "1000", 2.5, True):
+        with pytest.raises(UserError, match=f"batch_size must be a positive int, got {bad!r}"):
+            classify(images, batch_size=bad)
+    assert classify(images, batch_size=np.int64(8))[1].shape == (20, 10)  # numpy ints count
+    for bad in (0, -5, "600", 600.0):
+        with pytest.raises(UserError, match=rf"steps must be a positive int \(classifier updates\), got {bad!r}"):
+            test_accuracy_after_training(images, labels, steps=bad)
+    with pytest.raises(UserError, match="batch_size must be a positive int, got 0"):
+        test_accuracy_after_training(images, labels, steps=1, batch_size=0)
+    with pytest.raises(ValueError, match=r"whole digits 0\.\.9, one per image"):
+        test_accuracy_after_training(images, labels + 1, steps=1)
+    with pytest.raises(ValueError, match=r"got 200 labels for 20 images: one-hot rows\? pass labels\.argmax\(1\)"):
+        test_accuracy_after_training(images, np.eye(10)[labels], steps=1)
+
+
+def test_loss_at_snapshots_needs_a_history():
+    """Before: loss_at_snapshots(None, key) or on the logs dict gave an AttributeError about .logs."""
+    from gan_lessons.metrics import loss_at_snapshots
+    from gan_lessons.training import History
+
+    with pytest.raises(UserError, match=r"loss_at_snapshots\(history, key\): no history yet: train first"):
+        loss_at_snapshots(None, "d_loss")
+    with pytest.raises(UserError, match=r"first the History that exp\.train\(\) returns \(exp\.history\); got dict"):
+        loss_at_snapshots(History().logs, "d_loss")
+
+
+def test_spearman_refuses_nan():
+    """Silent before: a NaN was ranked as the largest value (0.8 here)."""
+    from gan_lessons.metrics import spearman
+
+    with pytest.raises(UserError, match=r"the pairs at \[2\] hold NaN or inf \(a diverged run\?\): drop those pairs"):
+        spearman([1, 2, np.nan, 4], [1, 2, 3, 4])
+    with pytest.raises(UserError, match=r"pairs at \[0, 3\]"):
+        spearman([np.inf, 2, 3, 4], [1, 2, 3, -np.inf])

@@ -70,3 +70,11 @@ def test_bad_input_is_refused_with_a_clear_error():
         palette_distance(np.zeros((2, 8, 8, 1)), np.zeros((2, 8, 8, 1)))
     with pytest.raises(ValueError, match="bins must be a positive int"):
         palette_distance(solid((1, 0, 0)), solid((1, 0, 0)), bins=0)
+
+
+def test_blank_targets_are_refused():
+    """Before: targets without an edge (all white) gave ZeroDivisionError in the sharpness ratio."""
+    outputs = np.random.default_rng(0).uniform(0, 1, (2, 8, 8, 3))
+    with pytest.raises(ValueError, match=r"the targets have no edge at all .*pass the target images, e\.g\. y_test"):
+        translation_scores(outputs, np.ones((2, 8, 8, 3)))
+    assert translation_scores(np.ones((2, 8, 8, 3)), outputs)["sharpness_ratio"] == 0.0  # blank outputs: a score

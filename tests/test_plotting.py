@@ -101,3 +101,66 @@ def test_save_gif_names_its_arguments_when_given_them_the_wrong_way(tmp_path):
     with pytest.raises(ValueError, match=r"path must be a \.gif file name"):
         save_gif(history, tmp_path)
     assert save_gif(history, tmp_path / "a.gif").exists()
+
+
+def test_tile_refuses_nan_images():
+    """Silent before: a diverged generator's NaN images were drawn (all-NaN gave only numpy's warning)."""
+    images = np.full((4, 8, 8, 1), 0.5)
+    images[2, 3, 3] = np.nan
+    with pytest.raises(ValueError, match=r"images contain NaN or inf \(1 of 256 values\): did the generator diverge"):
+        tile(images)
+    with pytest.raises(ValueError, match="NaN or inf"):
+        tile(np.full((4, 8, 8, 1), np.inf))
+
+
+def test_tile_warns_that_a_uint8_mask_is_drawn_black():
+    """Silent before: a uint8 0/1 mask was drawn as bytes, black. Warned, not refused: a generator that makes
+    black images gives such bytes too."""
+    mask = (np.random.default_rng(0).uniform(size=(4, 8, 8, 1)) > 0.5).astype(np.uint8)
+    with pytest.warns(UserWarning, match=r"pixels of 0\.\.255; .*0/1 mask\?.*x\.astype\('float32'\)"):
+        assert tile(mask).max() == 1.0  # the white padding; the images are 0 and 1/255
+    assert tile(mask.astype("float32"), pad=0).max() == 1.0
+
+
+def test_counts_given_to_the_pictures_must_be_positive_ints(tmp_path):
+    """Before: tile(ncols=-2) gave numpy's "negative dimensions", ncols='8' or 2.5 a TypeError, ncols=0 meant auto
+    (undocumented); plot_losses(smooth='100' or 2.5) a TypeError; save_gif(max_frames=0) an IndexError,
+    scale=0 PIL's "cannot write empty image", duration_ms='300' a PIL TypeError, n_images=-1 dropped an image."""
+    from gan_lessons.plotting import plot_losses
+
+    images = np.zeros((5, 2, 2, 1))
+    for bad in (-2, 0, "8", 2.5):
+        with pytest.raises(ValueError, match=rf"ncols must be a positive int \(None: about square\), got {bad!r}"):
+            tile(images, ncols=bad)
+    assert tile(images, ncols=np.int64(5), pad=0).shape == (2, 10, 1) and tile(images, pad=0).shape == (4, 6, 1)
+    history = History()
+    history.logs = {"step": [1, 2, 3], "d_loss": [0.5, 0.4, 0.3]}
+    for bad in ("100", 2.5, 0):
+        with pytest.raises(ValueError, match=rf"smooth must be a positive int \(steps to average over; 1: none\), "
+                                             rf"got {bad!r}"):
+            plot_losses(history, smooth=bad)
+    assert len(plot_losses(history, smooth=np.int64(2)).lines) == 2  # the faint losses and their average
+    history.add_snapshot(0, np.zeros((4, 8, 8, 1)))
+    for name, bad in (("max_frames", 0), ("max_frames", -3), ("scale", 0), ("scale", 1.5), ("n_images", -1)):
+        with pytest.raises(ValueError, match=rf"{name} must be a positive int.*, got {bad!r}"):
+            save_gif(history, tmp_path / "a.gif", **{name: bad})
+    for bad in ("300", 0, -10):
+        with pytest.raises(ValueError, match=rf"duration_ms must be a positive number of milliseconds .*, got {bad!r}"):
+            save_gif(history, tmp_path / "a.gif", duration_ms=bad)
+    assert save_gif(history, tmp_path / "a.gif", max_frames=np.int64(2), scale=np.int64(2), duration_ms=50.0).exists()
+
+
+def test_a_run_or_nothing_given_for_its_history_is_refused_with_the_fix(tmp_path):
+    """Before: plot_losses(exp) gave "'ImageGAN' object is not iterable", save_gif(exp) an AttributeError."""
+    from gan_lessons.plotting import plot_losses
+
+    run = type("ImageGAN", (), {"history": None})()  # what a run looks like here: it holds .history
+    with pytest.raises(ValueError, match=r"plot_losses\(history\): got the ImageGAN itself: pass its History, "
+                                         r"exp\.history"):
+        plot_losses(run)
+    sweep = type("ModeCollapseSweep", (), {"history": lambda self, dataset, method, seed=None: None})()
+    with pytest.raises(ValueError, match=r"save_gif\(history, path\): got the ModeCollapseSweep itself: pass its "
+                                         r"History, sweep\.history\(dataset, method, seed\)"):
+        save_gif(sweep, tmp_path / "a.gif")
+    with pytest.raises(ValueError, match=r"save_gif\(history, path\): no history yet: train first"):
+        save_gif(None, tmp_path / "a.gif")

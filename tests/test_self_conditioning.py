@@ -277,3 +277,15 @@ def test_digits_over_training_refuses_a_misspelt_lesson_in_its_settings(tmp_path
     for bad in (dict(overrides={"dcgan_selfcon": {"clusters": 10}}), dict(out_dirs={"dcgn": tmp_path})):
         with pytest.raises(UserError, match=r"names lessons \['dcg.*it takes 'dcgan' and 'dcgan_selfcond'"):
             digits_over_training(quick=True, **bad)
+
+
+def test_digit_shares_needs_a_history_with_snapshots():
+    """Before: digit_shares(None) gave "'NoneType' object has no attribute 'snapshots'", and a history without
+    snapshots numpy's "need at least one array to stack"."""
+    from gan_lessons.lessons.dcgan_selfcond import digit_shares
+    from gan_lessons.training import History
+
+    with pytest.raises(UserError, match=r"digit_shares\(history\): no history yet: train first"):
+        digit_shares(None)
+    with pytest.raises(UserError, match=r"digit_shares\(history\): this history has no snapshots: pass sample="):
+        digit_shares(History())
