@@ -74,6 +74,17 @@ def test_generate_refuses_a_bad_number_of_samples(tmp_path):
             run.generate(z=z)
 
 
+@pytest.mark.parametrize("make", [
+    lambda out: ModeCollapseSweep(seed="0", quick=True, out_dir=out, fresh=True),  # a TypeError in range() before
+    lambda out: ImageGAN("mlp_gan", seed="0", quick=True, out_dir=out, fresh=True),  # after fresh emptied the folder
+])
+def test_every_run_refuses_a_bad_seed_before_it_touches_its_folder(tmp_path, make):
+    (tmp_path / "experiment.json").write_text(json.dumps({"lesson": "mlp_gan"}))
+    with pytest.raises(UserError, match="seed must be a non-negative int, got '0'"):
+        make(tmp_path)
+    assert (tmp_path / "experiment.json").exists()
+
+
 def test_cli_set_overrides_settings_and_refuses_unknown_ones(tmp_path, capsys):
     out = tmp_path / "run"
     args = ["train", "mlp_gan", "--quick", "--out", str(out), "--eval-samples", "100"]

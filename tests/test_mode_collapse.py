@@ -59,6 +59,10 @@ def test_unknown_dataset_and_bad_sample_counts_are_refused():
     for n in (0, 2.5):
         with pytest.raises(UserError, match="n must be a positive int"):
             sample_toy("ring", n)
+    for seed in (-1, "0"):  # numpy's "expected non-negative integer" / "SeedSequence expects int" before
+        with pytest.raises(UserError, match="seed must be a non-negative int"):
+            sample_toy("ring", 4, seed=seed)
+    np.testing.assert_array_equal(sample_toy("ring", 4, seed=np.int64(3)), sample_toy("ring", 4, seed=3))
 
 
 def test_the_history_of_a_run_not_trained_says_to_train_first(tmp_path):

@@ -191,7 +191,7 @@ class ModeCollapseSweep(Experiment):
 
     def __init__(self, lesson="mode_collapse", quick=None, seed=0, out_dir=None, fresh=False, **overrides):
         super().__init__(lesson, quick, seed, out_dir, fresh, **overrides)
-        self.seeds = [seed + k for k in range(self.config["seeds"])]
+        self.seeds = [self.seed + k for k in range(self.config["seeds"])]
 
     def _check_config(self):
         unknown = [d for d in self.config["datasets"] if d not in TOY_DATASETS]
