@@ -74,6 +74,34 @@ def test_generate_refuses_a_bad_number_of_samples(tmp_path):
             run.generate(z=z)
 
 
+@pytest.mark.parametrize("kwargs, message", [
+    (dict(z=np.full((2, 4), np.nan)), r"z holds NaN or inf: draw it with np.random.default_rng"),  # NaN images before
+    (dict(z=np.full((2, 4), np.inf)), r"z holds NaN or inf"),
+    (dict(generator="generator"), r"generator must be one of this run's generators.*got 'generator'"),
+    (dict(generator={}), r"e.g. exp.models\['generator'\].*got a dict"),
+    (dict(batch_size=0), r"batch_size must be a positive int \(samples per call"),  # range() arg 3 must not be zero
+    (dict(batch_size=-1), r"batch_size must be a positive int"),  # need at least one array to concatenate
+    (dict(batch_size="8"), r"batch_size must be a positive int"),
+    (dict(seed=-1), r"seed must be a non-negative int, got -1"),  # numpy's "expected non-negative integer"
+    (dict(seed="1"), r"seed must be a non-negative int, got '1'"),
+])
+def test_generate_refuses_nan_noise_a_models_name_a_bad_batch_size_or_seed(tmp_path, kwargs, message):
+    run = ImageGAN("mlp_gan", quick=True, out_dir=tmp_path, latent_dim=4, g_hidden=[8], d_hidden=[8])
+    with pytest.raises(UserError, match=message):
+        run.generate(2, **kwargs)
+    if "generator" in kwargs:  # evaluate hands it to generate
+        with pytest.raises(UserError, match=message):
+            run.evaluate(2, **kwargs)
+
+
+def test_generate_refuses_another_network_and_takes_numpy_counts_and_seeds(tmp_path):
+    run = ImageGAN("mlp_gan", quick=True, out_dir=tmp_path, latent_dim=4, g_hidden=[8], d_hidden=[8])
+    with pytest.raises(UserError, match=r"a model that takes \[\(4,\)\].*got a model that takes \[\(28, 28, 1\)\]"):
+        run.generate(2, generator=run.models["discriminator"])  # a Keras shape error before
+    np.testing.assert_array_equal(run.generate(3, seed=np.int64(5), batch_size=np.int64(2), generator=run.generator),
+                                  run.generate(3, seed=5))
+
+
 @pytest.mark.parametrize("make", [
     lambda out: ModeCollapseSweep(seed="0", quick=True, out_dir=out, fresh=True),  # a TypeError in range() before
     lambda out: ImageGAN("mlp_gan", seed="0", quick=True, out_dir=out, fresh=True),  # after fresh emptied the folder
