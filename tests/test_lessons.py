@@ -250,6 +250,31 @@ def test_augmentation_experiment_adds_generated_digits_with_the_labels_asked_for
         augmentation_experiment(unconditional)
     with pytest.raises(UserError, match="multiple of 10"):
         augmentation_experiment(run, n_real=15)
+    with pytest.raises(UserError, match=r"experiment must be a cgan run, ImageGAN\(.cgan.\), not 'cgan'"):
+        augmentation_experiment("cgan")  # the lesson's name: an AttributeError before
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    (dict(steps=0), r"steps must be a positive int \(classifier updates\), got 0"),  # the untrained classifier's score
+    (dict(steps=-5), r"steps must be a positive int"),
+    (dict(steps="600"), r"steps must be a positive int"),
+    (dict(n_real=-10), r"n_real must be a positive int"),
+    (dict(n_real="100"), r"n_real must be a positive int"),
+    (dict(n_real=0), r"n_real must be a positive int"),
+    (dict(n_real=100000), r"n_real must be at most 54210: the rarest digit has 5421"),
+    (dict(n_generated=0), r"n_generated must be a positive int"),
+    (dict(seeds=0), r"seeds must be a list of seeds.*e.g. \[0, 1, 2\], got 0"),
+    (dict(seeds="012"), r"seeds must be a list of seeds"),
+    (dict(seeds=[0, -1]), r"seed must be a non-negative int, got -1"),
+])
+def test_augmentation_experiment_refuses_bad_arguments_before_any_classifier_trains(tmp_path, monkeypatch, kwargs,
+                                                                                    message):
+    from gan_lessons import metrics
+
+    monkeypatch.setattr(metrics, "test_accuracy_after_training", lambda *args, **kwargs: pytest.fail("it trained"))
+    run = ImageGAN("cgan", quick=True, out_dir=tmp_path, **TINY_CGAN)
+    with pytest.raises(UserError, match=message):
+        augmentation_experiment(run, **kwargs)
 
 
 def test_augmentation_results_of_a_finished_run_are_kept_and_reused_for_the_same_arguments(tmp_path, monkeypatch):
