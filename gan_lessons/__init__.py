@@ -7,6 +7,7 @@ course default); the backend-specific pieces are ``models.wgan.input_gradients``
 ``training._global_rng_state``).
 """
 
+import numbers
 import os
 import signal
 from pathlib import Path
@@ -126,13 +127,27 @@ def data_parallel():
     return devices
 
 
+def check_seed(seed):
+    """``seed`` as an int if it is a non-negative whole number (an int or a numpy integer, not a bool), else a
+    UserError: the one seed check of the runs, ``set_seed`` and the samplers (numpy's own errors name no fix)."""
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
+        raise UserError(f"seed must be a non-negative int, got {seed!r}")
+    return int(seed)
+
+
+def check_count(name, value, what):
+    """``value`` as an int if it is a positive whole number (an int or a numpy integer, not a bool), else a
+    UserError naming the argument ``name`` and ``what`` it counts."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
+        raise UserError(f"{name} must be a positive int ({what}), got {value!r}")
+    return int(value)
+
+
 def set_seed(seed):
     """Seed Python, numpy and the Keras backend so that a run can be repeated."""
     import keras
 
-    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-        raise UserError(f"seed must be a non-negative int, got {seed!r}")
-    keras.utils.set_random_seed(seed)
+    keras.utils.set_random_seed(check_seed(seed))
     tensorflow_reads_before_updates()
 
 

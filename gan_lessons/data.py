@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import DATA_DIR, UserError
+from . import DATA_DIR, UserError, check_seed
 
 MNIST_SHAPES = {
     "x_train": (60000, 28, 28),
@@ -257,7 +257,7 @@ def sample_toy(name, n, seed=0):
     modes, sigma = toy_modes(name)
     if not isinstance(n, int) or n <= 0:
         raise UserError(f"n must be a positive int, got {n!r}")
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(check_seed(seed))
     centres = modes[rng.integers(0, len(modes), n)]
     return (centres + sigma * rng.standard_normal((n, 2))).astype("float32")
 

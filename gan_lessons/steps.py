@@ -16,6 +16,7 @@ right before the composite's ``train_on_batch``; the train function reads the fl
 traced, so the classic "freeze once before compiling" recipe leaves D untrained.
 """
 
+import numbers
 import weakref
 
 import keras
@@ -308,6 +309,9 @@ def update_ema(ema_model, model, decay):
     (Yazıcı et al. 2019); the copy is never trained, only averaged. On TensorFlow the loop over the weights
     runs compiled (:func:`_compiled_average`), with the same result to the last bit.
     """
+    if isinstance(decay, bool) or not isinstance(decay, numbers.Real) or not 0 <= decay <= 1:  # (1.5 extrapolated)
+        raise UserError(f"decay must be a number in [0, 1], the share of the average kept at each step (0.999 "
+                        f"typical), got {decay!r}")
     if keras.backend.backend() == "tensorflow":
         _compiled_average(ema_model, model)(decay, 1.0 - decay)
     else:

@@ -11,10 +11,11 @@ e.g. ``{"generator": G, "discriminator": D, "gan": composite, "generator_ema": G
   * the step function finds its networks by these names (``"generator"``, ``"discriminator"``,
     ``"gan"`` for the composite; lesson 06 adds ``"generator_ba"``, ``"discriminator_a"``…);
   * a checkpoint writes one ``<name>.weights.h5`` per entry (weights and, for compiled models, the
-    optimizer state) and records the sorted names in ``checkpoint.json``; its files are all written before
-    any takes its name, so a process killed while writing leaves one step whole, never two mixed;
-  * :func:`load_checkpoint` refuses a folder whose names differ from the models it is given, and
-    says "damaged" for an unreadable file and "other settings" when the saved shapes don't fit.
+    optimizer state) and records the sorted names and the compiled models' optimizer classes in
+    ``checkpoint.json``; its files are all written before any takes its name, so a process killed while
+    writing leaves one step whole, never two mixed;
+  * :func:`load_checkpoint` refuses a folder whose names or optimizer classes differ from the models it is
+    given, and says "damaged" for an unreadable file and "other settings" when the saved shapes don't fit.
 """
 
 import contextlib
@@ -273,7 +274,8 @@ def _write_checkpoint(out_dir, models, history, steps):
     history.save(out_dir / _partial("history.npz"))
     targets = {name: _optimizer_targets(m) for name, m in models.items()}
     meta = {"step": history.step, "steps": steps, "wall_time": history.wall_time,
-            "models": sorted(models), "optimizer_targets": {k: v for k, v in targets.items() if v}}
+            "models": sorted(models), "optimizer_targets": {k: v for k, v in targets.items() if v},
+            "optimizers": _optimizers(models)}
     staged = out_dir / _partial(STAGED)
     staged.write_text(json.dumps(meta, indent=1))
     _sync(out_dir, [_partial(f) for f in _checkpoint_files(meta["models"])] + [staged.name])
@@ -336,8 +338,19 @@ def read_checkpoint(out_dir):
                               "out_dir / --out") from err
 
 
+def _optimizers(models):
+    """The class of each compiled model's optimizer, by the model's name: what tells apart two methods whose
+    networks have the same weights (lesson 07's critics: weight clipping trains with RMSprop, the others Adam)."""
+    return {name: type(m.optimizer).__name__ for name, m in sorted(models.items())
+            if getattr(m, "optimizer", None) is not None}
+
+
 def load_checkpoint(out_dir, models):
     """Restore weights and optimizer state into ``models``; return the saved :class:`History`."""
+    if not isinstance(models, dict):
+        raise UserError(f"models must be the dict of a run's models, {{'generator': G, ...}}, as exp.models or "
+                        f"build_toy_gan's first value give it (models, step, G = build_toy_gan(...)), got a "
+                        f"{type(models).__name__}")
     out_dir = Path(out_dir)
     meta = read_checkpoint(out_dir)
     if meta is None:
@@ -355,6 +368,13 @@ def load_checkpoint(out_dir, models):
         raise CheckpointError(
             f"the checkpoint in {out_dir} holds models {meta['models']}, not {sorted(models)}; "
             "use another --out folder or delete this one"
+        )
+    saved = meta.get("optimizers")  # (not in a checkpoint written before session 47: not compared)
+    if saved is not None and saved != _optimizers(models):
+        raise CheckpointError(
+            f"the checkpoint in {out_dir} was trained with optimizers {saved}, these models have {_optimizers(models)}: "
+            "they were built for another method (lesson 07: wgan_clip trains with RMSprop, wgan_gp and wgan_sn with "
+            "Adam); build them with the method of that folder's run, or use another --out folder"
         )
     try:
         for name, targets in meta["optimizer_targets"].items():

@@ -133,6 +133,9 @@ def test_cgan_lesson_samples_the_digits_it_is_asked_for(tmp_path, mnist):
         exp.generate(z=z, labels=[1, 2, 10])
     with pytest.raises(UserError, match="one per sample"):
         exp.generate(z=z, labels=[1, 2])
+    with pytest.raises(UserError, match=r"whole numbers between 0 and 9, one per sample, got \['3', '4', '5'\]: "
+                                        r"np.asarray\(labels, dtype=int\)"):
+        exp.generate(z=z, labels=["3", "4", "5"])  # numpy's UFuncTypeError before
     scores = exp.evaluate(n=200)
     assert 0 <= scores["label_agreement"] <= 1 and len(scores["label_agreement_per_class"]) == 10
     assert np.sum(scores["confusion"]) == 200 and np.sum(scores["confusion"], axis=1).tolist() == [20] * 10

@@ -78,6 +78,16 @@ def test_ema_moves_a_fraction_of_the_way():
         np.testing.assert_allclose(e, 0.75 * 2.0 + 0.25 * w, rtol=1e-6, atol=1e-6)
 
 
+@pytest.mark.parametrize("decay", [1.5, -1, "0.999", float("nan"), True])
+def test_ema_refuses_a_decay_outside_zero_to_one(decay):
+    """1.5 and -1 extrapolated the weights before (max |w| 1.14 after one call); a string failed in float - str."""
+    G, _, _ = small_dcgan()
+    E = keras.models.clone_model(G)
+    E.set_weights(G.get_weights())
+    with pytest.raises(UserError, match=r"decay must be a number in \[0, 1\].*0.999 typical"):
+        update_ema(E, G, decay)
+
+
 @pytest.mark.skipif(keras.backend.backend() != "tensorflow", reason="the compiled average is TensorFlow's branch")
 def test_the_compiled_average_gives_the_eager_loops_bits():
     """On TensorFlow the average runs compiled; the committed runs were made with the eager loop, so the two

@@ -140,6 +140,15 @@ def test_digits_by_code_reads_each_code_samples_with_the_course_classifier(mnist
     assert shares[0, 1] > 0.95 and shares[1, 7] > 0.95
 
 
+def test_digits_by_code_names_the_run_it_reads(tmp_path):
+    """An AttributeError ('NoLabels' object has no attribute 'n_classes') before."""
+    plain = ImageGAN("dcgan", quick=True, out_dir=tmp_path, g_channels=[8, 4], d_channels=[4, 8], latent_dim=8)
+    for run, got in ((plain, "a run of dcgan, which has none"), ("dcgan_infogan", "'dcgan_infogan'")):
+        with pytest.raises(UserError, match=r"latent codes of an InfoGAN run: pass make_experiment\(\"dcgan_infogan\"\) "
+                                            rf"once trained, got {got}"):
+            digits_by_code(run)
+
+
 def test_cli_trains_and_samples_an_infogan_without_writing_codes(tmp_path, monkeypatch):
     patch_lesson(monkeypatch, "dcgan_infogan", TINY)
     out = tmp_path / "run"

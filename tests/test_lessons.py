@@ -74,6 +74,45 @@ def test_generate_refuses_a_bad_number_of_samples(tmp_path):
             run.generate(z=z)
 
 
+@pytest.mark.parametrize("kwargs, message", [
+    (dict(z=np.full((2, 4), np.nan)), r"z holds NaN or inf: draw it with np.random.default_rng"),  # NaN images before
+    (dict(z=np.full((2, 4), np.inf)), r"z holds NaN or inf"),
+    (dict(generator="generator"), r"generator must be one of this run's generators.*got 'generator'"),
+    (dict(generator={}), r"e.g. exp.models\['generator'\].*got a dict"),
+    (dict(batch_size=0), r"batch_size must be a positive int \(samples per call"),  # range() arg 3 must not be zero
+    (dict(batch_size=-1), r"batch_size must be a positive int"),  # need at least one array to concatenate
+    (dict(batch_size="8"), r"batch_size must be a positive int"),
+    (dict(seed=-1), r"seed must be a non-negative int, got -1"),  # numpy's "expected non-negative integer"
+    (dict(seed="1"), r"seed must be a non-negative int, got '1'"),
+])
+def test_generate_refuses_nan_noise_a_models_name_a_bad_batch_size_or_seed(tmp_path, kwargs, message):
+    run = ImageGAN("mlp_gan", quick=True, out_dir=tmp_path, latent_dim=4, g_hidden=[8], d_hidden=[8])
+    with pytest.raises(UserError, match=message):
+        run.generate(2, **kwargs)
+    if "generator" in kwargs:  # evaluate hands it to generate
+        with pytest.raises(UserError, match=message):
+            run.evaluate(2, **kwargs)
+
+
+def test_generate_refuses_another_network_and_takes_numpy_counts_and_seeds(tmp_path):
+    run = ImageGAN("mlp_gan", quick=True, out_dir=tmp_path, latent_dim=4, g_hidden=[8], d_hidden=[8])
+    with pytest.raises(UserError, match=r"a model that takes \[\(4,\)\].*got a model that takes \[\(28, 28, 1\)\]"):
+        run.generate(2, generator=run.models["discriminator"])  # a Keras shape error before
+    np.testing.assert_array_equal(run.generate(3, seed=np.int64(5), batch_size=np.int64(2), generator=run.generator),
+                                  run.generate(3, seed=5))
+
+
+@pytest.mark.parametrize("make", [
+    lambda out: ModeCollapseSweep(seed="0", quick=True, out_dir=out, fresh=True),  # a TypeError in range() before
+    lambda out: ImageGAN("mlp_gan", seed="0", quick=True, out_dir=out, fresh=True),  # after fresh emptied the folder
+])
+def test_every_run_refuses_a_bad_seed_before_it_touches_its_folder(tmp_path, make):
+    (tmp_path / "experiment.json").write_text(json.dumps({"lesson": "mlp_gan"}))
+    with pytest.raises(UserError, match="seed must be a non-negative int, got '0'"):
+        make(tmp_path)
+    assert (tmp_path / "experiment.json").exists()
+
+
 def test_cli_set_overrides_settings_and_refuses_unknown_ones(tmp_path, capsys):
     out = tmp_path / "run"
     args = ["train", "mlp_gan", "--quick", "--out", str(out), "--eval-samples", "100"]
@@ -211,6 +250,31 @@ def test_augmentation_experiment_adds_generated_digits_with_the_labels_asked_for
         augmentation_experiment(unconditional)
     with pytest.raises(UserError, match="multiple of 10"):
         augmentation_experiment(run, n_real=15)
+    with pytest.raises(UserError, match=r"experiment must be a cgan run, ImageGAN\(.cgan.\), not 'cgan'"):
+        augmentation_experiment("cgan")  # the lesson's name: an AttributeError before
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    (dict(steps=0), r"steps must be a positive int \(classifier updates\), got 0"),  # the untrained classifier's score
+    (dict(steps=-5), r"steps must be a positive int"),
+    (dict(steps="600"), r"steps must be a positive int"),
+    (dict(n_real=-10), r"n_real must be a positive int"),
+    (dict(n_real="100"), r"n_real must be a positive int"),
+    (dict(n_real=0), r"n_real must be a positive int"),
+    (dict(n_real=100000), r"n_real must be at most 54210: the rarest digit has 5421"),
+    (dict(n_generated=0), r"n_generated must be a positive int"),
+    (dict(seeds=0), r"seeds must be a list of seeds.*e.g. \[0, 1, 2\], got 0"),
+    (dict(seeds="012"), r"seeds must be a list of seeds"),
+    (dict(seeds=[0, -1]), r"seed must be a non-negative int, got -1"),
+])
+def test_augmentation_experiment_refuses_bad_arguments_before_any_classifier_trains(tmp_path, monkeypatch, kwargs,
+                                                                                    message):
+    from gan_lessons import metrics
+
+    monkeypatch.setattr(metrics, "test_accuracy_after_training", lambda *args, **kwargs: pytest.fail("it trained"))
+    run = ImageGAN("cgan", quick=True, out_dir=tmp_path, **TINY_CGAN)
+    with pytest.raises(UserError, match=message):
+        augmentation_experiment(run, **kwargs)
 
 
 def test_augmentation_results_of_a_finished_run_are_kept_and_reused_for_the_same_arguments(tmp_path, monkeypatch):

@@ -59,6 +59,10 @@ def test_unknown_dataset_and_bad_sample_counts_are_refused():
     for n in (0, 2.5):
         with pytest.raises(UserError, match="n must be a positive int"):
             sample_toy("ring", n)
+    for seed in (-1, "0"):  # numpy's "expected non-negative integer" / "SeedSequence expects int" before
+        with pytest.raises(UserError, match="seed must be a non-negative int"):
+            sample_toy("ring", 4, seed=seed)
+    np.testing.assert_array_equal(sample_toy("ring", 4, seed=np.int64(3)), sample_toy("ring", 4, seed=3))
 
 
 def test_the_history_of_a_run_not_trained_says_to_train_first(tmp_path):
@@ -361,6 +365,40 @@ def test_cli_trains_every_method_on_both_datasets(tmp_path, tiny_lesson, capsys)
 def test_unknown_method_is_refused(tmp_path):
     with pytest.raises(UserError, match=r"\['nope'\]; datasets: ring, grid; methods: vanilla"):
         ModeCollapseSweep(quick=True, out_dir=tmp_path, methods=["vanilla", "nope"])
+    with pytest.raises(UserError, match="unknown dataset 'rnig'; choose from ring, grid"):  # KeyError: 'rnig' before
+        build_toy_gan(lesson_config("mode_collapse", quick=True), "rnig", "vanilla")
+
+
+WGAN = lesson_config("mode_collapse", quick=True)["wgan"]
+
+
+@pytest.mark.parametrize("overrides, message", [
+    (dict(steps={"ring": 100}),  # KeyError: 'grid' before, once the ring's runs had trained
+     r"setting 'steps' of mode_collapse lacks 'grid': change the lesson's dict, "
+     r"\{\*\*lesson_config\('mode_collapse'\)\['steps'\], 'ring': 100\}"),
+    (dict(steps={"ring": 100, "grid": 100, "rnig": 5}), r"'steps' of mode_collapse has 'rnig', none of 'ring', 'grid'"),
+    (dict(data_scale={"ring": 1.0}), r"'data_scale' of mode_collapse lacks 'grid'"),
+    (dict(methods=["wgan_gp"], wgan={"wgan_gp": {"n_critic": 1}}),  # KeyError: 'gradient_penalty' before
+     r"setting wgan\['wgan_gp'\] of mode_collapse lacks 'gradient_penalty', 'clip'.*"
+     r"\{\*\*lesson_config\('mode_collapse'\)\['wgan'\]\['wgan_gp'\], 'n_critic': 1\}"),
+    (dict(methods=["wgan_gp"], wgan={"wgan_clip": WGAN["wgan_clip"]}), r"setting 'wgan' of mode_collapse lacks 'wgan_gp'"),
+    (dict(methods=["wgan_gp"], wgan={**WGAN, "wgan_gpp": WGAN["wgan_gp"]}), r"has 'wgan_gpp', none of 'wgan_gp'"),
+    (dict(methods=["wgan_gp"], wgan={**WGAN, "wgan_gp": {**WGAN["wgan_gp"], "n_critc": 1}}), r"has 'n_critc'"),
+    (dict(methods=["wgan_gp"], wgan={"wgan_gp": 1}), r"wgan\['wgan_gp'\] of mode_collapse must be a dict like"),
+    (dict(group_size=3), r"batch_size \(512\) must be a multiple of group_size \(3\) for minibatch_std"),
+])
+def test_a_sweep_refuses_a_partial_setting_before_anything_trains(tmp_path, overrides, message):
+    with pytest.raises(UserError, match=message):
+        ModeCollapseSweep(quick=True, out_dir=tmp_path, **overrides)
+
+
+def test_a_sweep_takes_a_setting_for_the_datasets_and_methods_it_runs(tmp_path):
+    merged = {**WGAN, "wgan_gp": {**WGAN["wgan_gp"], "n_critic": 1}}  # notebook 07's way
+    few = ModeCollapseSweep(quick=True, out_dir=tmp_path / "few", datasets=["ring"], methods=["wgan_gp"],
+                            steps={"ring": 100}, wgan=merged)
+    assert few.config["steps"] == {"ring": 100} and few.config["wgan"]["wgan_gp"]["n_critic"] == 1
+    sn = ModeCollapseSweep(quick=True, out_dir=tmp_path / "sn", methods=["wgan_sn"], wgan={"wgan_sn": WGAN["wgan_sn"]})
+    assert sn.config["wgan"] == {"wgan_sn": WGAN["wgan_sn"]}
 
 
 @pytest.mark.parametrize("lr_decay, last_rate", [(True, 0.0), (False, 4e-3)])

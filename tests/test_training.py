@@ -1,4 +1,5 @@
 import errno
+import json
 import os
 import re
 import shutil
@@ -15,7 +16,8 @@ from conftest import Killed, another_process_training, changed, killed_at_rename
 from gan_lessons import UserError
 from gan_lessons.models import build_gan, mlp_discriminator, mlp_generator
 from gan_lessons.steps import gan_step
-from gan_lessons.training import CheckpointError, History, NonFiniteLossError, fit, load_checkpoint, read_checkpoint
+from gan_lessons.training import (CheckpointError, History, NonFiniteLossError, fit, load_checkpoint, read_checkpoint,
+                                  save_checkpoint)
 
 
 def _fit(models, data, **kwargs):
@@ -301,6 +303,47 @@ def test_checkpoint_of_other_models_is_refused(real_images, tmp_path):
     _fit(make_tiny_gan(), real_images, steps=2, out_dir=tmp_path)
     with pytest.raises(UserError, match="holds models"):
         load_checkpoint(tmp_path, {"generator": make_tiny_gan()["generator"]})
+
+
+def test_models_not_in_a_dict_are_refused(real_images, tmp_path):
+    """A TypeError ('<' not supported between instances of 'Functional' and 'Functional') before."""
+    _fit(make_tiny_gan(), real_images, steps=2, out_dir=tmp_path)
+    models = make_tiny_gan()
+    for wrong in (list(models.values()), (models, gan_step, models["generator"])):  # build_toy_gan's three values
+        with pytest.raises(UserError, match=r"models must be the dict of a run's models.*models, step, G = "
+                                            r"build_toy_gan\(\.\.\.\)\), got a (list|tuple)"):
+            load_checkpoint(tmp_path, wrong)
+
+
+def _toy_wgan_models(method):
+    from gan_lessons.lessons import lesson_config
+    from gan_lessons.lessons.mode_collapse import build_toy_gan
+
+    config = lesson_config("mode_collapse", quick=True, latent_dim=2, g_hidden=[4], d_hidden=[4])
+    return build_toy_gan(config, "ring", method)[0]
+
+
+def test_a_checkpoint_of_another_wgan_method_is_refused(tmp_path):
+    """Lesson 07's clipped critic loaded into models built for the gradient penalty: only Keras's warning that it
+    skipped the optimizer state before (the weights have the same shapes; the optimizers differ)."""
+    save_checkpoint(tmp_path, _toy_wgan_models("wgan_clip"), History(), 5)
+    assert read_checkpoint(tmp_path)["optimizers"] == {"critic_model": "RMSprop", "gan": "RMSprop"}
+    assert load_checkpoint(tmp_path, _toy_wgan_models("wgan_clip")).step == 0
+    with pytest.raises(CheckpointError, match=r"trained with optimizers \{'critic_model': 'RMSprop', 'gan': 'RMSprop'\}, "
+                                              r"these models have \{'critic_model': 'Adam', 'gan': 'Adam'\}.*build them "
+                                              r"with the method of that folder's run"):
+        load_checkpoint(tmp_path, _toy_wgan_models("wgan_gp"))
+
+
+def test_a_checkpoint_written_before_optimizers_were_recorded_still_loads(real_images, tmp_path):
+    models = make_tiny_gan()
+    _fit(models, real_images, steps=2, out_dir=tmp_path)
+    meta = read_checkpoint(tmp_path)
+    assert meta.pop("optimizers") == {"discriminator": "Adam", "gan": "Adam"}
+    (tmp_path / "checkpoint.json").write_text(json.dumps(meta))
+    reloaded = make_tiny_gan(seed=1)
+    assert load_checkpoint(tmp_path, reloaded).step == 2
+    assert not changed(weights_of(models["generator"]), weights_of(reloaded["generator"]))
 
 
 def test_a_truncated_checkpoint_is_called_damaged_and_keeps_its_cause(real_images, tmp_path):

@@ -10,7 +10,7 @@ from typing import Callable
 import keras
 import numpy as np
 
-from .. import CHECKPOINT_DIR, UserError, quick_mode
+from .. import CHECKPOINT_DIR, UserError, check_seed, quick_mode
 from ..steps import with_ema
 from ..training import read_checkpoint, training_lock, unwritable
 
@@ -163,7 +163,7 @@ class Experiment:
         spec = registered(lesson)
         if not isinstance(self, spec.runner):
             raise UserError(f"{spec.name} is run by {spec.runner.__name__}, not {type(self).__name__}")
-        self.spec, self.lesson, self.seed = spec, spec.name, seed
+        self.spec, self.lesson, self.seed = spec, spec.name, check_seed(seed)  # (before the folder is touched)
         if quick is not None and not isinstance(quick, (bool, np.bool_)):  # bool("no") would be True
             raise UserError(f"quick must be True, False or None (GAN_LESSONS_QUICK decides), got {quick!r}")
         self.quick = quick_mode() if quick is None else bool(quick)

@@ -5,11 +5,11 @@ import json
 
 import numpy as np
 
-from .. import UserError
+from .. import UserError, check_count, check_seed
 from ..data import load_mnist
 from .base import Built, Lesson
 from .dcgan import DCGAN, DCGAN_QUICK, LABEL_CODE, build_dcgan
-from .runs import DigitLabels, ImageGAN
+from .runs import DigitLabels, ImageGAN, describe_value
 
 # Lesson 02's first recipe (cross-entropy, a rate decaying to 0) in half its steps: the labels make the
 # task easier; with lesson 02's constant rate FID-style falls more slowly (docs/results.md, session 13).
@@ -37,11 +37,23 @@ def augmentation_experiment(experiment, n_real=100, n_generated=10000, seeds=(0,
     from ..metrics import test_accuracy_after_training
     from ..training import read_checkpoint
 
+    if getattr(experiment, "labels", None) is None:  # not a run, e.g. the lesson's name
+        raise UserError(f"experiment must be a cgan run, ImageGAN(\"cgan\"), not {describe_value(experiment)}")
     if not experiment.labels.public:
         raise UserError(f"{experiment.lesson} is not conditional on digits: its samples have no labels; use a cgan run "
                         "(ImageGAN(\"cgan\"))")
+    n_real = check_count("n_real", n_real, "labelled real digits, the same number of each")
     if n_real % 10:
         raise UserError(f"n_real must be a multiple of 10 (the same number of each digit), got {n_real}")
+    n_generated = check_count("n_generated", n_generated, "generated digits")
+    steps = check_count("steps", steps, "classifier updates")
+    given = seeds
+    try:
+        seeds = [check_seed(seed) for seed in ([] if isinstance(seeds, str) else seeds)]
+    except TypeError:  # one number, not a list of them
+        seeds = []
+    if not seeds:
+        raise UserError(f"seeds must be a list of seeds, one pair of classifiers each, e.g. [0, 1, 2], got {given!r}")
     meta = read_checkpoint(experiment.out_dir) or {}
     asked = {"n_real": n_real, "n_generated": n_generated, "seeds": list(seeds), "steps": steps,
              "gan_step": meta.get("step")}
@@ -50,6 +62,10 @@ def augmentation_experiment(experiment, n_real=100, n_generated=10000, seeds=(0,
     if saved.get("asked") == asked:
         return saved["results"]
     (x_train, y_train), _ = load_mnist()
+    rarest = int(np.bincount(y_train, minlength=10).min())
+    if n_real > 10 * rarest:
+        raise UserError(f"n_real must be at most {10 * rarest}: the rarest digit has {rarest} training images, and "
+                        f"each digit gives n_real / 10 of them; got {n_real}")
     results = {"real": [], "real_plus_generated": []}
     for seed in seeds:
         rng = np.random.default_rng(seed)

@@ -18,7 +18,7 @@ from ..models import build_infogan, cgan_generator, gan_loss, infogan_discrimina
 from ..steps import infogan_step, with_ema
 from .base import Built, Lesson, adam
 from .dcgan import DCGAN, DCGAN_QUICK, RECIPE, generator_and_copy, network_kwargs
-from .runs import ClusterLabels, ImageGAN
+from .runs import ClusterLabels, ImageGAN, describe_value
 
 SETTINGS = {
     **DCGAN,
@@ -72,6 +72,11 @@ def digits_by_code(run, n=1000, seed=0):
     mean one digit has a row with one large entry."""
     from ..metrics import class_fractions, classify
 
+    labels = getattr(run, "labels", None)  # (None: not a run, e.g. the lesson's name)
+    if not getattr(labels, "takes_labels", False):
+        got = describe_value(run) if labels is None else f"a run of {run.lesson}, which has none"
+        raise UserError(f"digits_by_code reads the latent codes of an InfoGAN run: pass make_experiment("
+                        f"\"dcgan_infogan\") once trained, got {got}")
     z = np.random.default_rng(seed).standard_normal((n, run.generator.inputs[0].shape[-1]))
     return np.stack([class_fractions(classify(run.generate(z=z, labels=np.full(n, code)))[1])
                      for code in range(run.labels.n_classes)])

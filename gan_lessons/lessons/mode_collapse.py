@@ -98,6 +98,8 @@ def build_toy_gan(config, dataset, method):
     ``wgan_clip``, ``wgan_sn``: lesson 07's critic (D's hidden layers, a linear score) with a gradient
     penalty, clipped weights or spectral normalisation, settings in ``config["wgan"][method]``.
     """
+    if dataset not in TOY_DATASETS:
+        raise UserError(f"unknown dataset {dataset!r}; choose from {', '.join(TOY_DATASETS)}")
     if method not in TOY_METHODS:
         raise UserError(f"unknown method {method!r}; choose from {', '.join(TOY_METHODS)}")
     c = config
@@ -180,6 +182,22 @@ def _mean_std(values):
     return [float(np.mean(values)), float(np.std(values)), len(values)] if values else [None, None, 0]
 
 
+def _check_entries(name, value, needed, default, merged):
+    """Refuse a dict setting (``steps``, ``data_scale``, ``wgan`` and its entries) that lacks one of the ``needed``
+    keys, or has one its ``default`` lacks: a missing one failed with a KeyError when its run trained, after the
+    others had; an unknown one (a typo) was ignored. ``merged`` is the lesson's dict, for the fix."""
+    if not isinstance(value, dict):
+        raise UserError(f"setting {name} of mode_collapse must be a dict like {json.dumps(default)}, got {value!r}")
+    missing, unknown = [k for k in needed if k not in value], [k for k in value if k not in default]
+    if missing or unknown:
+        wrong = ([f"lacks {', '.join(map(repr, missing))}"] if missing else []) + (
+            [f"has {', '.join(map(repr, unknown))}, none of {', '.join(map(repr, default))}"] if unknown else [])
+        yours = "".join(f", {k!r}: {v!r}" for k, v in value.items() if k in default)
+        yours = yours if len(yours) <= 80 else ", ..."  # (whole WGAN entries: too long to read)
+        raise UserError(f"setting {name} of mode_collapse {' and '.join(wrong)}: change the lesson's dict, "
+                        f"{{**{merged}{yours}}}")
+
+
 class ModeCollapseSweep(Experiment):
     """Lesson 04: the plain GAN and each remedy on both 2-D mixtures, ``seeds`` seeds each.
 
@@ -191,7 +209,7 @@ class ModeCollapseSweep(Experiment):
 
     def __init__(self, lesson="mode_collapse", quick=None, seed=0, out_dir=None, fresh=False, **overrides):
         super().__init__(lesson, quick, seed, out_dir, fresh, **overrides)
-        self.seeds = [seed + k for k in range(self.config["seeds"])]
+        self.seeds = [self.seed + k for k in range(self.config["seeds"])]
 
     def _check_config(self):
         unknown = [d for d in self.config["datasets"] if d not in TOY_DATASETS]
@@ -199,6 +217,16 @@ class ModeCollapseSweep(Experiment):
         if unknown:
             raise UserError(f"unknown dataset(s)/method(s) {unknown}; datasets: {', '.join(TOY_DATASETS)}; "
                             f"methods: {', '.join(TOY_METHODS)}")
+        c, default = self.config, self.spec.config(self.quick)
+        swept = [m for m in c["methods"] if m in default["wgan"]]
+        for key, needed in (("steps", c["datasets"]), ("data_scale", c["datasets"]), ("wgan", swept)):
+            _check_entries(repr(key), c[key], needed, default[key], f"lesson_config('mode_collapse')[{key!r}]")
+        for method in swept:
+            _check_entries(f"wgan[{method!r}]", c["wgan"][method], default["wgan"][method], default["wgan"][method],
+                           f"lesson_config('mode_collapse')['wgan'][{method!r}]")
+        if "minibatch_std" in c["methods"] and c["batch_size"] % c["group_size"]:
+            raise UserError(f"batch_size ({c['batch_size']}) must be a multiple of group_size ({c['group_size']}) for "
+                            "minibatch_std: each group of D's batch must be all real or all fake")
 
     def describe(self):
         """The settings that make these runs: the ``wgan`` entries only of the WGAN methods swept, so

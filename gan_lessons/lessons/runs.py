@@ -7,9 +7,10 @@ import json
 import numbers
 import time
 
+import keras
 import numpy as np
 
-from .. import UserError, data_parallel, quick_mode, set_seed
+from .. import UserError, check_count, check_seed, data_parallel, quick_mode, set_seed
 from ..data import unscale_images
 from ..training import fit, load_checkpoint, read_checkpoint
 from .base import Experiment, read_description, saved_settings
@@ -17,6 +18,12 @@ from .base import Experiment, read_description, saved_settings
 
 class NotTrainedError(UserError, FileNotFoundError):
     """A folder that holds no trained model."""
+
+
+def describe_value(value):
+    """An argument of the wrong kind, as an error message names it: a name or a number by its repr (a run's or a
+    model's name given where the object goes), anything else by its type (a dict of models would fill pages)."""
+    return repr(value) if isinstance(value, (str, numbers.Number)) else f"a {type(value).__name__}"
 
 
 class Run(Experiment):
@@ -113,6 +120,7 @@ class Run(Experiment):
     def _apply(generator, inputs, batch_size):
         """``generator`` on ``inputs`` (an array, or a list of arrays of equal length), ``batch_size`` rows at
         a time, with the output brought from [-1, 1] to [0, 1]."""
+        batch_size = check_count("batch_size", batch_size, "samples per call of the network")
         out = []
         for i in range(0, len(inputs[0] if isinstance(inputs, list) else inputs), batch_size):
             chunk = [x[i:i + batch_size] for x in inputs] if isinstance(inputs, list) else inputs[i:i + batch_size]
@@ -162,8 +170,12 @@ class DigitLabels(NoLabels):
     def check(self, labels, n, lesson):
         labels = np.asarray(labels).reshape(-1)
         top = self.n_classes - 1
-        if len(labels) != n or not np.all((labels >= 0) & (labels <= top) & (labels == np.round(labels))):
-            raise UserError(f"labels must be {n} whole numbers between 0 and {top}{self.what}, one per sample")
+        numbers_given = labels.dtype.kind in "biuf"  # (strings such as "3" failed in numpy's comparison)
+        if not numbers_given or len(labels) != n or not np.all(
+                (labels >= 0) & (labels <= top) & (labels == np.round(labels))):
+            raise UserError(f"labels must be {n} whole numbers between 0 and {top}{self.what}, one per sample" + (
+                "" if numbers_given else f", got {labels[:3].tolist()}{'...' if len(labels) > 3 else ''}: "
+                "np.asarray(labels, dtype=int)"))
         return labels.astype("int32")
 
 
@@ -213,8 +225,9 @@ class ImageGAN(Run):
         """``n`` samples in [0, 1] from latent vectors drawn with ``seed`` (or from the given ``z``), asking
         a conditional G for ``labels`` (default: the label policy's draw with ``seed``). ``generator``
         defaults to the lesson's sampling generator (the weight-averaged copy if any)."""
-        generator = generator or self.generator
+        generator = self._generator(generator)
         latent_dim = generator.inputs[0].shape[-1]
+        seed = check_seed(seed)
         if z is None:
             if not isinstance(n, numbers.Integral) or isinstance(n, (bool, np.bool_)) or n <= 0:
                 raise UserError(f"n must be a positive number of samples, got {n!r}")
@@ -222,11 +235,30 @@ class ImageGAN(Run):
         z = np.asarray(z, dtype="float32")
         if z.ndim != 2 or z.shape[1] != latent_dim or not len(z):
             raise UserError(f"z must have shape (N, {latent_dim}) with N ≥ 1 (this G's latent size), got {z.shape}")
+        if not np.isfinite(z).all():  # (NaN samples, drawn as if a result)
+            raise UserError(f"z holds NaN or inf: draw it with np.random.default_rng(seed).standard_normal((n, "
+                            f"{latent_dim}))")
         if not self.labels.takes_labels:
             self.labels.check(labels, len(z), self.lesson)
             return self._apply(generator, z, batch_size)
         labels = self.labels.draw(len(z), seed) if labels is None else labels
         return self._apply(generator, [z, self.labels.check(labels, len(z), self.lesson)], batch_size)
+
+    def _generator(self, generator):
+        """``generator`` (None: the sampling one) if it takes this run's G's inputs, else a UserError: a model's name
+        or the ``models`` dict given where the model goes, or another network (D) failed deep in Keras."""
+        def takes(model):
+            return [tuple(x.shape[1:]) for x in model.inputs]
+
+        if generator is None:
+            return self.generator
+        if not isinstance(generator, keras.Model) or takes(generator) != takes(self.generator):
+            got = f"a model that takes {takes(generator)}" if isinstance(generator, keras.Model) else \
+                describe_value(generator)
+            raise UserError(f"generator must be one of this run's generators, a model that takes "
+                            f"{takes(self.generator)}, e.g. exp.models['generator'] (left out: exp.generator, "
+                            f"{self.generator.name}), got {got}")
+        return generator
 
     def evaluate(self, n=10000, seed=1, generator=None):
         """The lesson's metrics on ``n`` fresh samples (course classifier: FID-style, IS, classes); with
