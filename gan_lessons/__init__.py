@@ -135,11 +135,11 @@ def check_seed(seed):
     return int(seed)
 
 
-def check_count(name, value, what):
+def check_count(name, value, what=None):
     """``value`` as an int if it is a positive whole number (an int or a numpy integer, not a bool), else a
     UserError naming the argument ``name`` and ``what`` it counts."""
     if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-        raise UserError(f"{name} must be a positive int ({what}), got {value!r}")
+        raise UserError(f"{name} must be a positive int{f' ({what})' if what else ''}, got {value!r}")
     return int(value)
 
 

@@ -125,14 +125,6 @@ def load_fashion_mnist(directory=FASHION_MNIST_DIR, allow_download=True):
     return (x_train, y_train), (x_test, y_test)
 
 
-def check_positive_int(value, name, hint=""):
-    """``value`` as an int if it is a whole number of at least 1 (numpy ints too, not a bool); else a UserError
-    naming ``name`` (``hint`` says what it counts)."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-        raise UserError(f"{name} must be a positive int{hint}, got {value!r}")
-    return int(value)
-
-
 def refuse_one_image(x):
     """Raise a UserError naming the fix if ``x`` (an array) looks like one image (H, W, C), not a batch."""
     if x.ndim == 3 and x.shape[-1] in (1, 3) and x.shape[0] == x.shape[1]:

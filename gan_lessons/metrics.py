@@ -15,8 +15,8 @@ import keras
 import numpy as np
 from keras import layers
 
-from . import DATA_DIR, UserError
-from .data import check_image_batch, check_positive_int, load_mnist
+from . import DATA_DIR, UserError, check_count
+from .data import check_image_batch, load_mnist
 
 CLASSIFIER_PATH = DATA_DIR / "mnist_classifier.weights.h5"
 _CACHE = {}
@@ -61,8 +61,8 @@ def test_accuracy_after_training(images, labels, steps=600, batch_size=64, seed=
     """
     images = check_image_batch(images, (28, 28, 1), value_range=(0.0, 1.0))
     labels = digit_labels(labels, len(images))
-    steps = check_positive_int(steps, "steps", " (classifier updates)")
-    batch_size = check_positive_int(batch_size, "batch_size")
+    steps = check_count("steps", steps, "classifier updates")
+    batch_size = check_count("batch_size", batch_size)
     keras.utils.set_random_seed(seed)
     model = build_classifier()
     model.compile(keras.optimizers.Adam(1e-3), "sparse_categorical_crossentropy", metrics=["accuracy"])
@@ -96,7 +96,7 @@ def course_classifier(path=CLASSIFIER_PATH):
 def classify(images, batch_size=1000):
     """Features (N, 128) and class probabilities (N, 10) of images in [0, 1], shape (N, 28, 28, 1)."""
     images = check_image_batch(images, (28, 28, 1), value_range=(0.0, 1.0))
-    batch_size = check_positive_int(batch_size, "batch_size")
+    batch_size = check_count("batch_size", batch_size)
     model = course_classifier()
     feats, probs = [], []
     for start in range(0, len(images), batch_size):

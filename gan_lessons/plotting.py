@@ -7,8 +7,8 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import numpy as np
 
-from . import UserError
-from .data import as_image_batch, check_positive_int, into_unit_range, refuse_non_finite
+from . import UserError, check_count
+from .data import as_image_batch, into_unit_range, refuse_non_finite
 
 
 def tile(images, ncols=None, pad=1, pad_value=1.0):
@@ -25,7 +25,7 @@ def tile(images, ncols=None, pad=1, pad_value=1.0):
         raise ValueError(f"images must lie in [0, 1] (or be uint8), got values in [{low:.3g}, {high:.3g}]; "
                          + into_unit_range(images))
     n, h, w, c = images.shape
-    ncols = int(np.ceil(np.sqrt(n))) if ncols is None else check_positive_int(ncols, "ncols", " (None: about square)")
+    ncols = int(np.ceil(np.sqrt(n))) if ncols is None else check_count("ncols", ncols, "None: about square")
     nrows = int(np.ceil(n / ncols))
     grid = np.full((nrows * (h + pad) + pad, ncols * (w + pad) + pad, c), pad_value, "float32")
     for k in range(n):
@@ -67,7 +67,7 @@ def check_history(history, call, needs="logs"):
 def plot_losses(history, keys=None, smooth=100, ax=None, title="Pérdidas durante el entrenamiento"):
     """Plot per-step losses (faint) and their moving average over ``smooth`` steps (1: no average)."""
     logs = history if isinstance(history, dict) else check_history(history, "plot_losses(history)").logs
-    smooth = check_positive_int(smooth, "smooth", " (steps to average over; 1: none)")
+    smooth = check_count("smooth", smooth, "steps to average over; 1: none")
     keys = [keys] if isinstance(keys, str) else keys or [k for k in logs if k != "step"]
     missing = [key for key in keys if key not in logs]
     if missing:
@@ -131,8 +131,8 @@ def save_gif(history, path, n_images=36, ncols=6, max_frames=16, scale=1, durati
     check_history(history, "save_gif(history, path)", needs="snapshots")
     if Path(path).suffix.lower() != ".gif":
         raise ValueError(f"path must be a .gif file name, e.g. {Path(path) / 'entrenamiento.gif'}, got {path}")
-    n_images, max_frames = check_positive_int(n_images, "n_images"), check_positive_int(max_frames, "max_frames")
-    scale = check_positive_int(scale, "scale", " (a GIF pixel per picture pixel, or more)")
+    n_images, max_frames = check_count("n_images", n_images), check_count("max_frames", max_frames)
+    scale = check_count("scale", scale, "a GIF pixel per picture pixel, or more")
     if isinstance(duration_ms, bool) or not isinstance(duration_ms, numbers.Real) or not duration_ms > 0:
         raise UserError(f"duration_ms must be a positive number of milliseconds per frame, got {duration_ms!r}")
     points = history.snapshots[0].ndim == 2
