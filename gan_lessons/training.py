@@ -369,7 +369,7 @@ def load_checkpoint(out_dir, models):
             f"the checkpoint in {out_dir} holds models {meta['models']}, not {sorted(models)}; "
             "use another --out folder or delete this one"
         )
-    saved = meta.get("optimizers")  # (not in a checkpoint written before session 47: not compared)
+    saved = meta.get("optimizers")  # (older checkpoints and the pretrained packs lack it: not compared)
     if saved is not None and saved != _optimizers(models):
         raise CheckpointError(
             f"the checkpoint in {out_dir} was trained with optimizers {saved}, these models have {_optimizers(models)}: "
