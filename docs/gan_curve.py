@@ -4,7 +4,7 @@
 is exact, so it is one uninterrupted run. Needs a constant learning rate: with a decaying one the run's
 length changes the schedule.
 
-    .venv/bin/python docs/gan_curve.py LESSON OUT LAST_STEP [--every EVERY] [setting=json ...]
+    .venv/bin/python docs/gan_curve.py LESSON OUT LAST_STEP [--every EVERY] [--seed SEED] [setting=json ...]
     .venv/bin/python docs/gan_curve.py dcgan checkpoints/dcgan-curve 10000            # lesson 02's settings
     .venv/bin/python docs/gan_curve.py dcgan checkpoints/dcgan-curve-bce 6000 loss='"bce"'
     .venv/bin/python docs/gan_curve.py cgan checkpoints/cgan-curve 6000 lr_decay=false
@@ -27,17 +27,22 @@ from gan_lessons.training import fit
 
 lesson, out, last, args = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4:]
 every = 1000
-if args[:1] == ["--every"]:
-    every, args = int(args[1]), args[2:]
+seed = 0
+while args[:1] in (["--every"], ["--seed"]):
+    if args[0] == "--every":
+        every = int(args[1])
+    else:
+        seed = int(args[1])
+    args = args[2:]
 overrides = {k: json.loads(v) for k, v in (arg.split("=", 1) for arg in args)}
-run = ImageGAN(lesson, quick=False, seed=0, out_dir=out, steps=last, **overrides)
+run = ImageGAN(lesson, quick=False, seed=seed, out_dir=out, steps=last, **overrides)
 if run.config.get("lr_decay"):
     raise UserError("a decaying learning rate depends on the run's length: add lr_decay=false")
 run.write_description()
 c = run.config
 has_ema = "generator_ema" in run.models
 for k in range(every, last + 1, every):
-    history = fit(run.step, run.models, run.data, steps=k, batch_size=c["batch_size"], seed=0, out_dir=out,
+    history = fit(run.step, run.models, run.data, steps=k, batch_size=c["batch_size"], seed=seed, out_dir=out,
                   checkpoint_every=every, progress=False)
     ema = run.evaluate(10000)  # the EMA copy where there is one, else G
     row = {"step": k, "wall": round(history.wall_time, 1), "fid": round(ema["fid"], 2),
