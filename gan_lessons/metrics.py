@@ -17,6 +17,7 @@ from keras import layers
 
 from . import DATA_DIR, UserError, check_count
 from .data import check_image_batch, load_mnist
+from .training import check_history
 
 CLASSIFIER_PATH = DATA_DIR / "mnist_classifier.weights.h5"
 _CACHE = {}
@@ -215,8 +216,6 @@ def spearman(a, b):
 def loss_at_snapshots(history, key):
     """``(steps, values)``: for each snapshot of ``history`` after the first, its step and the mean of the
     loss ``key`` over the steps since the previous snapshot (the loss that goes with those samples)."""
-    from .plotting import check_history
-
     check_history(history, "loss_at_snapshots(history, key)")
     if key not in history.logs:
         raise ValueError(f"the history has no loss {key!r}; it logs {', '.join(k for k in history.logs if k != 'step')}")

@@ -9,6 +9,7 @@ import numpy as np
 
 from . import UserError, check_count
 from .data import as_image_batch, into_unit_range, refuse_non_finite
+from .training import check_history
 
 
 def tile(images, ncols=None, pad=1, pad_value=1.0):
@@ -45,23 +46,6 @@ def show_grid(images, ncols=None, title=None, ax=None, size=4.0):
     if title:
         ax.set_title(title)
     return ax
-
-
-def check_history(history, call, needs="logs"):
-    """``history`` if it is a History (it has ``needs``: "logs", or "snapshots", then at least one); else a
-    UserError for ``call`` that names the fix: train first (None), the run's History (a run), the argument order."""
-    if not hasattr(history, needs):
-        if history is None:
-            why = "no history yet: train first (exp.train() returns it; then exp.history holds it)"
-        elif hasattr(history, "history"):
-            why = (f"got the {type(history).__name__} itself: pass its History, "
-                   + ("sweep.history(dataset, method, seed)" if callable(history.history) else "exp.history"))
-        else:
-            why = f"first the History that exp.train() returns (exp.history); got {type(history).__name__}"
-        raise UserError(f"{call}: {why}")
-    if needs == "snapshots" and not history.snapshots:
-        raise UserError(f"{call}: this history has no snapshots: pass sample= and snapshot_every= to fit()")
-    return history
 
 
 def plot_losses(history, keys=None, smooth=100, ax=None, title="Pérdidas durante el entrenamiento"):

@@ -105,6 +105,23 @@ class History:
         return history
 
 
+def check_history(history, call, needs="logs"):
+    """``history`` if it is a History (it has ``needs``: "logs", or "snapshots", then at least one); else a
+    UserError for ``call`` that names the fix: train first (None), the run's History (a run), the argument order."""
+    if not hasattr(history, needs):
+        if history is None:
+            why = "no history yet: train first (exp.train() returns it; then exp.history holds it)"
+        elif hasattr(history, "history"):
+            why = (f"got the {type(history).__name__} itself: pass its History, "
+                   + ("sweep.history(dataset, method, seed)" if callable(history.history) else "exp.history"))
+        else:
+            why = f"first the History that exp.train() returns (exp.history); got {type(history).__name__}"
+        raise UserError(f"{call}: {why}")
+    if needs == "snapshots" and not history.snapshots:
+        raise UserError(f"{call}: this history has no snapshots: pass sample= and snapshot_every= to fit()")
+    return history
+
+
 def _optimizer_targets(model):
     """Positions in ``model.variables`` of the variables its optimizer updates (None if unbuilt).
 

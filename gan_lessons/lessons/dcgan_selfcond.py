@@ -38,7 +38,7 @@ def digit_shares(history):
     """(10, snapshots): the share of each digit among the samples of each snapshot of ``history``, as
     the course classifier reads them."""
     from ..metrics import class_fractions, classify
-    from ..plotting import check_history
+    from ..training import check_history
 
     check_history(history, "digit_shares(history)", needs="snapshots")
     return np.stack([class_fractions(classify(images / 255.0)[1]) for images in history.snapshots], axis=1)
