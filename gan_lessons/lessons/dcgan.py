@@ -12,7 +12,7 @@ from .runs import ImageGAN
 
 # The DCGAN's networks and training: the named base of lessons 02 and 03.
 DCGAN = {
-    "latent_dim": 100,
+    "latent_dim": 100,  # lessons 03 and 04's DCGANs; lesson 02 (PLAIN) draws 16
     "g_channels": [64, 32],
     "g_extra_convs": 1,
     "d_channels": [32, 64],
