@@ -4,8 +4,10 @@ images (weight beta); G is also asked (weight alpha) that its fakes' rotations b
 labels, no clusters. Trains in the driver's fit to each STOP in turn (exact resume: one run) and scores the average
 of G on 10,000 samples (seed 1), as ``ImageGAN.evaluate``. Prints one JSON line per stop.
 
-    .venv/bin/python docs/ssgan_probe.py OUT STOP [STOP ...] [alpha=0.2] [beta=1.0]
+    .venv/bin/python docs/ssgan_probe.py OUT STOP [STOP ...] [alpha=0.2] [beta=1.0] [latent_dim=16]
     .venv/bin/python docs/ssgan_probe.py /tmp/ss 2000 4000 6000 8500            # the paper's alpha = 0.2, beta = 1
+
+latent_dim defaults to lesson 02's (16 since session 48); session 47's rows were measured with latent_dim=100.
 """
 
 import json
@@ -26,7 +28,7 @@ from gan_lessons.training import fit
 out, stops = sys.argv[1], [int(a) for a in sys.argv[2:] if "=" not in a]
 kv = dict(a.split("=") for a in sys.argv[2:] if "=" in a)
 alpha, beta = float(kv.get("alpha", 0.2)), float(kv.get("beta", 1.0))
-c = PLAIN
+c = {**PLAIN, "latent_dim": int(kv.get("latent_dim", PLAIN["latent_dim"]))}
 set_seed(0)
 
 def rot90(x, k):  # NHWC, k quarter turns anticlockwise (as np.rot90 on axes (1, 2))
@@ -68,7 +70,7 @@ gan.compile(adam(), loss=[masked_mse, masked_rot], loss_weights=[1.0, alpha])
 def ss_step(models, real, rng):
     G, D, gan = models["generator"], models["discriminator"], models["gan"]
     n = len(real)
-    fake = G.predict_on_batch(rng.standard_normal((n, 100), dtype="float32"))
+    fake = G.predict_on_batch(rng.standard_normal((n, c["latent_dim"]), dtype="float32"))
     k = rng.integers(0, 4, n)
     rot_real = np.stack([np.rot90(im, kk, axes=(0, 1)) for im, kk in zip(real, k)])
     one, zero = np.ones((n, 1), "float32"), np.zeros((n, 1), "float32")
@@ -81,7 +83,7 @@ def ss_step(models, real, rng):
     d = D.train_on_batch(images, [adv_t * [1, 1.5], rot_t * [1, 1.5]], return_dict=True)
     D.trainable = False
     k = rng.integers(0, 4, n)
-    g = gan.train_on_batch([rng.standard_normal((n, 100), dtype="float32"), np.eye(4, dtype="float32")[k]],
+    g = gan.train_on_batch([rng.standard_normal((n, c["latent_dim"]), dtype="float32"), np.eye(4, dtype="float32")[k]],
                            [np.hstack([one, one]), np.hstack([k[:, None].astype("float32"), one])], return_dict=True)
     return {"d_loss": d["adv_loss"], "d_rot": d["rot_loss"], "g_loss": g["adv_loss"], "g_rot": g["rot_loss"]}
 
@@ -93,7 +95,7 @@ rows = []
 for s in stops:
     hist = fit(step, models, data, steps=s, batch_size=c["batch_size"], seed=0, out_dir=out, checkpoint_every=1000,
                progress=False)
-    z = np.random.default_rng(1).standard_normal((10000, 100)).astype("float32")
+    z = np.random.default_rng(1).standard_normal((10000, c["latent_dim"])).astype("float32")
     imgs = unscale_images(np.concatenate([keras.ops.convert_to_numpy(G_ema(z[i:i + 1000], training=False)) for i in range(0, 10000, 1000)]))
     sc = evaluate_digits(imgs)
     fr = sc["class_fractions"]
