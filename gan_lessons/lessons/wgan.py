@@ -42,9 +42,9 @@ GP = {
     "beta_1": 0.5,
     "beta_2": 0.9,
     "lr_decay": True,  # both fall linearly to 0 over the run
-    # Lesson 01's minutes (6.5 on 2 cores, 170-185 ms a step), so notebook 07 compares the three MNIST GANs at
-    # equal time: FID-style 7.25, IS 7.24 (z of 100 until session 48: 8.09 and 6.96; 1,300 steps, until session 37:
-    # 12.5 and 6.70; docs/results.md).
+    # Lesson 01's minutes (6.5 on 2 cores; 137 ms a step on session 48's box, 170-185 with z of 100 on the
+    # reference box), so notebook 07 compares the three MNIST GANs at equal time: FID-style 7.25, IS 7.24 (z of
+    # 100 until session 48: 8.09 and 6.96; 1,300 steps, until session 37: 12.5 and 6.70; docs/results.md).
     "steps": 2200,
     # 22 snapshots (13 in the exercises' 1,300 steps): enough to rank-correlate the critic's estimate with quality
     "snapshot_every": 100,
