@@ -12,9 +12,9 @@ that has already received the pack).
 A pack mirrors a full-mode output folder (``checkpoints/<lesson>``, and lesson 04's run sub-folders): per run
 ``checkpoint.json`` (with ``"pretrained": true`` and the shipped models' names), ``history.npz`` (losses in float32)
 and one ``<name>.weights.h5`` per model whose name starts with ``generator`` (and, packed with ``--critics``,
-the discriminator or critic), without optimizer state, in float16 except the small 2-D networks; the
-folder's ``*.json`` files (its description, lesson 04's results) beside them. ``python -m gan_lessons.pretrained
-checkpoints/<lesson> ...`` makes packs from finished runs.
+the discriminator or critic), without optimizer state, in float16 except files under 1 MB (``SMALL``: the 2-D
+networks, lessons 02 and 07's generators); the folder's ``*.json`` files (its description, lesson 04's results)
+beside them. ``python -m gan_lessons.pretrained checkpoints/<lesson> ...`` makes packs from finished runs.
 """
 
 import json
@@ -85,7 +85,8 @@ def load_generators(out_dir, meta, models):
         model.load_weights(Path(out_dir) / f"{name}.weights.h5", objects_to_skip=skip)
 
 
-SMALL = 1_000_000  # bytes: a generator file below this keeps float32 (lesson 04's 2-D nets, 0.16 MB each)
+# bytes: a generator file below this keeps float32 (lesson 04's 2-D nets, 0.16 MB each; lessons 02 and 07's G, 0.58 MB)
+SMALL = 1_000_000
 
 
 def _half_weights(source, target):
