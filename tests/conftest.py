@@ -1,5 +1,6 @@
 import contextlib
 import os
+import signal
 import subprocess
 import sys
 
@@ -76,6 +77,16 @@ def make_tiny_gan(seed=0, lr=1e-3, dropout=0.2):
 @pytest.fixture
 def tiny_gan():
     return make_tiny_gan()
+
+
+@pytest.fixture
+def ctrl_c_raises():
+    """SIGINT raises KeyboardInterrupt, as in a terminal or a notebook, for the test's duration. A process started in
+    the background by a shell without job control (`cmd &` in a script, nohup) inherits SIGINT ignored, and Python
+    then leaves it ignored: there Ctrl-C does nothing at all, and the tests of what Ctrl-C does would fail."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)
 
 
 def weights_of(model):

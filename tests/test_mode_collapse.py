@@ -317,7 +317,7 @@ def test_runs_in_worker_processes_give_the_same_results(tmp_path, tiny_lesson, m
     assert again["wall_seconds"] == pooled["wall_seconds"]  # the time it took to train them, not to load them
 
 
-def test_ctrl_c_stops_the_worker_processes_at_once(tmp_path, tiny_lesson):
+def test_ctrl_c_stops_the_worker_processes_at_once(tmp_path, tiny_lesson, ctrl_c_raises):
     """A notebook's interrupt button (SIGINT to the kernel) while two runs train in worker processes: the
     sweep stops now and its workers end; before, leaving the pool waited for every queued run to finish
     (minutes in full mode), so the runs were finished behind the student's back and the cell stayed busy."""

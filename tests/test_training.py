@@ -67,7 +67,8 @@ def test_resuming_in_a_later_epoch_continues_exactly(real_images, tmp_path):
     assert _fit(make_tiny_gan(seed=99), data, steps=10, out_dir=tmp_path).logs == straight.logs
 
 
-def test_ctrl_c_while_a_checkpoint_is_written_waits_for_its_last_file(real_images, tmp_path, monkeypatch):
+def test_ctrl_c_while_a_checkpoint_is_written_waits_for_its_last_file(real_images, tmp_path, monkeypatch,
+                                                                       ctrl_c_raises):
     """Ctrl-C (a notebook's interrupt button sends the same SIGINT) in the middle of the step-4 checkpoint,
     after the weights were written and as the history is: it takes effect once the whole checkpoint is on
     disk, so the run resumes exactly. Taken at once, it left step 4's weights beside step 2's history and
