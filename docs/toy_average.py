@@ -1,12 +1,15 @@
 """Lesson 04's remedy (minibatch standard deviation) under the papers' protocol (batch 100, Adam 1e-4 for both,
-β1 0.8, constant rate), scored with G as is and with two moving averages of its weights (decay 0.999 and 0.9999,
-the course's ``with_ema``), on the lesson's 2,500 evaluation points every EVERY steps. G and D start and train as
+β1 0.8, constant rate), scored with G as is and with moving averages of its weights (by default decay 0.999 and
+0.9999; the course's ``with_ema``), on the lesson's 2,500 evaluation points every EVERY steps. G and D start and train as
 in ``train mode_collapse`` with the same settings (the averages only read G), so G's column is that run's.
 
-    TF_NUM_INTRAOP_THREADS=1 TF_NUM_INTEROP_THREADS=1 .venv/bin/python docs/toy_average.py SEED STEPS EVERY [ring|grid]
+    TF_NUM_INTRAOP_THREADS=1 TF_NUM_INTEROP_THREADS=1 \
+        .venv/bin/python docs/toy_average.py SEED STEPS EVERY [ring|grid [DECAYS]]
 
-One thread, as the sweep's workers (two or three seeds side by side on two cores). Prints one JSON line: per
-score, [modes, % high quality] of G, ``ema999`` and ``ema9999`` (step 0, every EVERY steps, and the end).
+DECAYS: the averages' decays, comma-separated (default ``0.999,0.9999``; each average costs about as much per step
+as these tiny networks' training). One thread, as the sweep's workers (two or three seeds side by side on two
+cores). Prints one JSON line: per score, [modes, % high quality] of G and of each average (``ema999``,
+``ema9999``: the decay's digits), at step 0, every EVERY steps, and the end.
 """
 import json
 import sys
@@ -24,22 +27,26 @@ from gan_lessons.training import fit
 
 seed, steps, every = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
 dataset = sys.argv[4] if len(sys.argv) > 4 else "ring"
+decays = [float(d) for d in (sys.argv[5] if len(sys.argv) > 5 else "0.999,0.9999").split(",")]
 c = {**SETTINGS, "batch_size": 100, "g_learning_rate": 1e-4, "d_learning_rate": 1e-4, "beta_1": 0.8,
      "lr_decay": False, "steps": {"ring": steps, "grid": steps}}
 set_seed(seed)
 models, step, G = build_toy_gan(c, dataset, "minibatch_std")
-for name in ("generator_ema", "g2_ema"):  # built after G and D, so those start as in the sweep
-    models[name] = toy_generator(c["latent_dim"], c["g_hidden"], scale=c["data_scale"][dataset], name=name)
-    models[name].set_weights(G.get_weights())
-models["g2"] = G  # with_ema averages models[name] into models[name + "_ema"]
-step = with_ema(with_ema(step, 0.999), 0.9999, generators=("g2",))
+averages = {}  # "ema999": the average with decay 0.999
+for decay in decays:  # built after G and D, so those start as in the sweep
+    key = "ema" + str(decay).split(".")[1]
+    models[key] = G  # with_ema averages models[name] into models[name + "_ema"]
+    models[key + "_ema"] = averages[key] = toy_generator(c["latent_dim"], c["g_hidden"],
+                                                         scale=c["data_scale"][dataset], name=key)
+    averages[key].set_weights(G.get_weights())
+    step = with_ema(step, decay, generators=(key,))
 eval_z = np.random.default_rng([seed, 2]).standard_normal((c["eval_samples"], c["latent_dim"])).astype("float32")
 rows = []
 
 
 def score():
     row = {}
-    for key, net in (("G", G), ("ema999", models["generator_ema"]), ("ema9999", models["g2_ema"])):
+    for key, net in (("G", G), *averages.items()):
         cov = mode_coverage(net.predict_on_batch(eval_z), *toy_modes(dataset))
         row[key] = [cov["modes"], round(100 * cov["high_quality"], 1)]
     rows.append(row)
