@@ -1,7 +1,7 @@
 """Lesson 04's remedy (minibatch standard deviation) under the papers' protocol (batch 100, Adam 1e-4 for both,
 β1 0.8, constant rate), scored with G as is and with moving averages of its weights (by default decay 0.999 and
-0.9999; the course's ``with_ema``), on the lesson's 2,500 evaluation points every EVERY steps. G and D start and train as
-in ``train mode_collapse`` with the same settings (the averages only read G), so G's column is that run's.
+0.9999; the course's ``with_ema``), on the lesson's 2,500 evaluation points every EVERY steps. G and D start and
+train as in ``train mode_collapse`` with the same settings (the averages only read G), so G's column is that run's.
 
     TF_NUM_INTRAOP_THREADS=1 TF_NUM_INTEROP_THREADS=1 \
         .venv/bin/python docs/toy_average.py SEED STEPS EVERY [ring|grid [DECAYS]]
