@@ -19,7 +19,7 @@ import numpy as np
 
 from gan_lessons import set_seed
 from gan_lessons.data import sample_toy, toy_modes
-from gan_lessons.lessons.mode_collapse import SETTINGS, build_toy_gan
+from gan_lessons.lessons.mode_collapse import SETTINGS, build_toy_gan, toy_eval_z
 from gan_lessons.metrics import mode_coverage
 from gan_lessons.models import toy_generator
 from gan_lessons.steps import with_ema
@@ -40,7 +40,7 @@ for decay in decays:  # built after G and D, so those start as in the sweep
                                                          scale=c["data_scale"][dataset], name=key)
     averages[key].set_weights(G.get_weights())
     step = with_ema(step, decay, generators=(key,))
-eval_z = np.random.default_rng([seed, 2]).standard_normal((c["eval_samples"], c["latent_dim"])).astype("float32")
+eval_z = toy_eval_z(c, seed).astype("float32")  # the points the sweep scores its runs on
 rows = []
 
 

@@ -120,13 +120,19 @@ def build_toy_gan(config, dataset, method):
     return {"generator": trained, "discriminator": D, "gan": gan}, step, G
 
 
+def toy_eval_z(config, seed):
+    """The latent vectors a lesson-04 run's final scores are measured on: ``eval_samples`` of them, fixed by the
+    run's seed."""
+    return np.random.default_rng([seed, 2]).standard_normal((config["eval_samples"], config["latent_dim"]))
+
+
 def _toy_run(config, run_dir, dataset, method, seed, progress=False):
     """Train (or load) one lesson-04 run in ``run_dir``; return (scores, History, points)."""
     c = config
     set_seed(seed)
     models, step, G = build_toy_gan(c, dataset, method)
     snapshot_z = np.random.default_rng([seed, 1]).standard_normal((c["snapshot_samples"], c["latent_dim"]))
-    eval_z = np.random.default_rng([seed, 2]).standard_normal((c["eval_samples"], c["latent_dim"]))
+    eval_z = toy_eval_z(c, seed)
     history = fit(step, models, sample_toy(dataset, c["train_samples"], seed=seed),
                   steps=c["steps"][dataset], batch_size=_driver_batch(c, method), seed=seed,
                   sample=lambda: G.predict_on_batch(snapshot_z.astype("float32")),
