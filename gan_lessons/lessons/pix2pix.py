@@ -38,7 +38,7 @@ SETTINGS = {
     "task": "lineart",  # or the exercises "emoji" and "superres" (see TASKS)
     "adversarial": True,
     "g_channels": [32, 64, 128, 128, 128],  # five halvings: 64 -> 2 (32 -> 1 in the 32-px "emoji" exercise)
-    # PatchGAN: each score sees a 16x16 patch. (32, 64) scored the same at a step 22 % dearer; wider ones did
+    # PatchGAN: each score sees a 16x16 patch. (32, 64) scored the same at a step 28 % dearer; wider ones did
     # worse (docs/results.md)
     "d_channels": [16, 32],
     "norm": "instance",
@@ -57,7 +57,7 @@ SETTINGS = {
     "beta_1": 0.5,
     "lr_decay": True,
     "batch_size": 16,
-    "steps": 4000,  # line art, 64 px: 7.4 min of training on 2 cores in the committed run (docs/results.md, session 33)
+    "steps": 4000,  # line art, 64 px: 5.7 min of training on 2 cores in the committed run (docs/results.md, session 43)
     "snapshot_every": 500,
     "checkpoint_every": 1000,
 }
