@@ -49,9 +49,10 @@ RECIPE = {"loss": "lsgan", "lr_decay": False, "steps": 6000, "snapshot_every": 2
 PLAIN = {
     **DCGAN,
     **RECIPE,
-    # Lesson 01's minutes (6.5 on 2 cores), so notebook 02 compares the two at equal time. The rate is
-    # constant: its first 6,000 steps are the recipe's run (with z of 100: FID-style 7.77, IS 7.17; then 6.3-6.4
-    # and 7.37 by 8,500-8,750, docs/results.md, session 36). Lesson 04's self-conditioned DCGAN keeps 6,000.
+    # About lesson 01's minutes (6.5 on 2 cores; 5.6 in the committed run), so notebook 02 compares the two in the
+    # same time. The rate is constant: its first 6,000 steps are the recipe's run (with z of 100: FID-style 7.77,
+    # IS 7.17; then 6.3-6.4 and 7.37 by 8,500-8,750, docs/results.md, session 36). Lesson 04's self-conditioned
+    # DCGAN keeps 6,000.
     "steps": 8500,
     # z of 16 numbers, not Radford et al.'s 100: MNIST's digits vary along about ten directions, and at 8,500 steps
     # two seeds reached FID-style 4.2 and IS 7.7 against 6.0 and 7.4 with 100, at the same cost per step

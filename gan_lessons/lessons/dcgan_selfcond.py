@@ -11,7 +11,8 @@ from .base import Built, Lesson
 from .dcgan import DCGAN, DCGAN_QUICK, LABEL_CODE, RECIPE, build_dcgan
 from .runs import ClusterLabels, ImageGAN
 
-# Lesson 02's networks and recipe; only the cluster ids are new, so lesson 04 compares like with like.
+# Lesson 02's networks and recipe with Radford et al.'s z of 100 and the recipe's 6,000 steps (lesson 02 draws z of
+# 16 for 8,500 steps since session 48; z of 16 did not help here, docs/results.md, session 49); the cluster ids are new.
 SETTINGS = {
     **DCGAN,
     **RECIPE,

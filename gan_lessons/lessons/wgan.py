@@ -34,22 +34,24 @@ GP = {
     "n_critic": 5,  # critic updates per G update
     "batch_size": 320,  # what the driver hands a step: n_critic x the critic's batch of 64
     # Gulrajani et al. use Adam 1e-4, β = (0, 0.9) for 100,000+ G steps. In a CPU lesson's few thousand steps
-    # that is too slow: 3,000 steps at 1e-4 reached FID-style 29.4, IS 5.5; 1,300 with β1 = 0.5 at 1e-3, 17.0
-    # and 6.4; at 2e-3, 12.3 and 6.7; at 4e-3, 11.5 and 6.7, but the critic's estimate stopped tracking the
-    # 64-sample snapshots (Spearman 0.58) (docs/results.md, sessions 8 and 19).
+    # that is too slow (z of 100): 3,000 steps at 1e-4 reached FID-style 29.4, IS 5.5; 1,300 with β1 = 0.5 at
+    # 1e-3, 17.0 and 6.4; at 2e-3, 12.3 and 6.7; at 4e-3, 11.5 and 6.7, but the critic's estimate stopped
+    # tracking the 64-sample snapshots (Spearman 0.58) (docs/results.md, sessions 8 and 19).
     "c_learning_rate": 2e-3,
     "g_learning_rate": 2e-3,
     "beta_1": 0.5,
     "beta_2": 0.9,
     "lr_decay": True,  # both fall linearly to 0 over the run
-    # Lesson 01's minutes (6.5 on 2 cores; 137 ms a step on session 48's box, 170-185 with z of 100 on the
-    # reference box), so notebook 07 compares the three MNIST GANs at equal time: FID-style 7.25, IS 7.24 (z of
-    # 100 until session 48: 8.09 and 6.96; 1,300 steps, until session 37: 12.5 and 6.70; docs/results.md).
+    # About lesson 01's minutes (6.5 on 2 cores; 5.0 in the committed run, 137 ms a step on session 48's box,
+    # 170-185 with z of 100 on the reference box), so notebook 07 compares the three MNIST GANs in the same time:
+    # FID-style 7.25, IS 7.24 (z of 100 until session 48: 8.09 and 6.96; 1,300 steps, until session 37: 12.5 and
+    # 6.70; docs/results.md).
     "steps": 2200,
     # 22 snapshots (13 in the exercises' 1,300 steps): enough to rank-correlate the critic's estimate with quality
     "snapshot_every": 100,
     # ... each of 1,000 samples (the grid shows the first 64): FID-style on 64 samples is so noisy that it
-    # ranked the run's last snapshots by chance (Spearman 0.85 with 64, 1.00 with 1,000; docs/results.md, session 34)
+    # ranked the run's last snapshots by chance (z of 100, 1,300 steps: Spearman 0.85 with 64, 1.00 with 1,000;
+    # docs/results.md, session 34; today's run: 0.98 and 0.995, session 48)
     "snapshot_samples": 1000,
     "checkpoint_every": 500,
 }
