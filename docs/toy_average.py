@@ -19,10 +19,10 @@ import numpy as np
 
 from gan_lessons import set_seed
 from gan_lessons.data import sample_toy, toy_modes
+from gan_lessons.lessons.base import Built, with_averages
 from gan_lessons.lessons.mode_collapse import SETTINGS, build_toy_gan, toy_eval_z
 from gan_lessons.metrics import mode_coverage
 from gan_lessons.models import toy_generator
-from gan_lessons.steps import with_ema
 from gan_lessons.training import fit
 
 seed, steps, every = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
@@ -32,14 +32,14 @@ c = {**SETTINGS, "batch_size": 100, "g_learning_rate": 1e-4, "d_learning_rate": 
      "lr_decay": False, "steps": {"ring": steps, "grid": steps}}
 set_seed(seed)
 models, step, G = build_toy_gan(c, dataset, "minibatch_std")
+built = Built(models, step, sample_toy(dataset, c["train_samples"], seed=seed))
 averages = {}  # "ema999": the average with decay 0.999
 for decay in decays:  # built after G and D, so those start as in the sweep
     key = "ema" + str(decay).split(".")[1]
-    models[key] = G  # with_ema averages models[name] into models[name + "_ema"]
-    models[key + "_ema"] = averages[key] = toy_generator(c["latent_dim"], c["g_hidden"],
-                                                         scale=c["data_scale"][dataset], name=key)
-    averages[key].set_weights(G.get_weights())
-    step = with_ema(step, decay, generators=(key,))
+    models[key] = G  # with_averages folds models[name] into a copy models[name + "_ema"]
+    with_averages(built, {"ema_decay": decay, "ema_warmup": 10}, (key,),
+                  lambda name: toy_generator(c["latent_dim"], c["g_hidden"], scale=c["data_scale"][dataset], name=name))
+    averages[key] = models[key + "_ema"]
 eval_z = toy_eval_z(c, seed).astype("float32")  # the points the sweep scores its runs on
 rows = []
 
@@ -54,8 +54,8 @@ def score():
 
 
 t = time.perf_counter()
-fit(step, models, sample_toy(dataset, c["train_samples"], seed=seed), steps=steps, batch_size=100, seed=seed,
-    sample=score, snapshot_every=every, progress=False)
+fit(built.step, models, built.data, steps=steps, batch_size=100, seed=seed, sample=score, snapshot_every=every,
+    progress=False)
 score()
 print(json.dumps({"dataset": dataset, "seed": seed, "steps": steps, "train_s": round(time.perf_counter() - t, 1),
                   "rows": rows}))
