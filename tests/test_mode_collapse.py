@@ -7,6 +7,8 @@ import os
 import pickle
 import signal
 import threading
+import time
+from concurrent.futures import ProcessPoolExecutor
 
 import keras
 import numpy as np
@@ -334,6 +336,19 @@ def test_ctrl_c_stops_the_worker_processes_at_once(tmp_path, tiny_lesson, ctrl_c
     assert multiprocessing.active_children() == []
     assert not any(sweep.finished_run(*job) for job in sweep.jobs())
     assert sweep.saved_so_far().startswith("0 of the 2 runs are finished")
+
+
+def test_stopping_the_workers_also_ends_one_missing_from_the_pool_table():
+    """A Ctrl-C can land after the pool started a worker and before it entered it in its table (a CI run under
+    load left such a worker alive, session 51): stopping the workers ends every child started since the pool."""
+    before = set(multiprocessing.active_children())
+    spawn = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(1, mp_context=spawn) as pool:
+        stray = spawn.Process(target=time.sleep, args=(60,))  # started, as the pool would, but not in its table
+        stray.start()
+        mode_collapse._stop_workers(pool, before)
+    assert not stray.is_alive()
+    assert multiprocessing.active_children() == [child for child in before if child.is_alive()]
 
 
 def test_non_finite_loss_error_survives_pickling():

@@ -168,12 +168,14 @@ def _single_threaded_children():
                 os.environ[key] = value
 
 
-def _stop_workers(pool):
+def _stop_workers(pool, children_before):
     """Cancel the runs of ``pool`` not yet started and end the running ones at once (their runs, not
     checkpointed before their end, start again next time). Leaving the pool otherwise waits for every
     queued run to finish: minutes after a Ctrl-C. Python 3.14 calls this ``pool.terminate_workers()``;
-    before it, the pool's own table of processes is the only handle on them."""
-    processes = list((pool._processes or {}).values())
+    before it, the pool's own table of processes is the only handle on them, and it misses a worker that a
+    Ctrl-C caught between starting and being entered there: every child process started since
+    ``children_before`` (the set of ``multiprocessing.active_children()`` before the pool) is one of them."""
+    processes = set((pool._processes or {}).values()) | (set(multiprocessing.active_children()) - children_before)
     pool.shutdown(wait=False, cancel_futures=True)
     for process in processes:
         process.terminate()
@@ -280,6 +282,7 @@ class ModeCollapseSweep(Experiment):
             for job in jobs:
                 yield job, self.train_run(*job)
             return
+        children_before = set(multiprocessing.active_children())
         with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
                                  initializer=_start_worker, initargs=(str(self.out_dir / "logs"),)) as pool:
             try:
@@ -288,7 +291,7 @@ class ModeCollapseSweep(Experiment):
                 for job in jobs:
                     yield job, futures[job].result() if job in futures else self.train_run(*job)
             except BaseException:  # Ctrl-C, a notebook's interrupt, an error: stop now, not after every run
-                _stop_workers(pool)
+                _stop_workers(pool, children_before)
                 raise
 
     def train(self, progress=True):
