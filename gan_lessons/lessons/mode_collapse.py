@@ -171,11 +171,11 @@ def _single_threaded_children():
 def _stop_workers(pool, children_before):
     """Cancel the runs of ``pool`` not yet started and end the running ones at once (their runs, not
     checkpointed before their end, start again next time). Leaving the pool otherwise waits for every
-    queued run to finish: minutes after a Ctrl-C. Python 3.14 calls this ``pool.terminate_workers()``;
-    before it, the pool's own table of processes is the only handle on them, and it misses a worker that a
-    Ctrl-C caught between starting and being entered there: every child process started since
-    ``children_before`` (the set of ``multiprocessing.active_children()`` before the pool) is one of them."""
-    processes = set((pool._processes or {}).values()) | (set(multiprocessing.active_children()) - children_before)
+    queued run to finish: minutes after a Ctrl-C. Python 3.14 calls this ``pool.terminate_workers()``.
+    The workers are the child processes still running that were not in ``children_before`` (the set of
+    ``multiprocessing.active_children()`` before the pool): the pool's own table of processes would miss one
+    that a Ctrl-C caught between its start and its entry there."""
+    processes = set(multiprocessing.active_children()) - children_before
     pool.shutdown(wait=False, cancel_futures=True)
     for process in processes:
         process.terminate()
