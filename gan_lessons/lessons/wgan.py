@@ -31,7 +31,7 @@ GP = {
     # Lesson 02's two strided convolutions and a third (7x7 -> 4x4, 128 channels): at the same minutes of training
     # (1,400 steps instead of 2,200 with two) FID-style 1.79 and IS 8.04 against 6.07 and 7.37 (docs/results.md,
     # session 53)
-    "c_channels": [32, 64, 128],
+    "c_channels": [*DCGAN["d_channels"], 128],
     "gradient_penalty": 10.0,  # λ
     "clip": 0.0,  # c (variant "clip")
     "n_critic": 5,  # critic updates per G update
@@ -63,10 +63,10 @@ GP = {
 # The other two recipes are the notebook's exercises, measured at 1,300 steps with lesson 02's two-layer critic
 # (wgan_sn with z of 16 and of 100), which they keep.
 CLIP = {**GP, "variant": "clip", "gradient_penalty": 0.0, "clip": 0.01,  # Arjovsky et al.: RMSprop 5e-5
-        "c_learning_rate": 5e-5, "g_learning_rate": 5e-5, "steps": 1300, "c_channels": [32, 64]}
+        "c_learning_rate": 5e-5, "g_learning_rate": 5e-5, "steps": 1300, "c_channels": DCGAN["d_channels"]}
 SN = {**GP, "variant": "sn", "gradient_penalty": 0.0, "n_critic": 1, "batch_size": 64,  # Miyato et al.
       "c_learning_rate": 2e-4, "g_learning_rate": 2e-4, "beta_1": 0.5, "beta_2": 0.999, "steps": 1300,
-      "c_channels": [32, 64]}
+      "c_channels": DCGAN["d_channels"]}
 QUICK = {"steps": 50, "snapshot_every": 10, "checkpoint_every": 25}
 
 
