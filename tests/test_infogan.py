@@ -105,13 +105,16 @@ def test_latent_codes_are_drawn_uniformly_and_shown_one_per_row():
 
 def test_infogan_lesson_is_lesson_02_with_a_code(tmp_path):
     infogan, dcgan = LESSONS["dcgan_infogan"], LESSONS["dcgan"]
-    shared = ("g_channels", "d_channels", "g_extra_convs", "kernel_size", "batch_size", "ema_decay", "beta_1",
-              "g_learning_rate", "d_learning_rate", "loss", "lr_decay", "snapshot_every")
+    shared = ("g_channels", "g_extra_convs", "kernel_size", "batch_size", "ema_decay", "beta_1",
+              "g_learning_rate", "d_learning_rate", "loss", "lr_decay", "snapshot_every", "steps")
     assert {k: infogan.settings[k] for k in shared} == {k: dcgan.settings[k] for k in shared}
-    # but not z: InfoGAN keeps the 100 numbers it was measured with (session 23); lesson 02 draws 16 since session 48
+    # but not z or D: InfoGAN keeps the 100 numbers and the two-convolution D without dropout it was measured with
+    # (session 23); lesson 02 draws 16 since session 48, and its D has a third convolution and dropout since session 54
     assert infogan.settings["latent_dim"] == 100 and dcgan.settings["latent_dim"] == 16
-    # the recipe's 6,000 steps, as the self-conditioned DCGAN; lesson 02 runs on to lesson 01's minutes
-    assert infogan.settings["steps"] == LESSONS["dcgan_selfcond"].settings["steps"] == 6000 < dcgan.settings["steps"]
+    assert (infogan.settings["d_channels"], infogan.settings["dropout"]) == ([32, 64], 0.0)
+    assert (dcgan.settings["d_channels"], dcgan.settings["dropout"]) == ([32, 64, 128], 0.3)
+    # the recipe's 6,000 steps, as the self-conditioned DCGAN
+    assert infogan.settings["steps"] == LESSONS["dcgan_selfcond"].settings["steps"] == 6000
     assert infogan.settings["codes"] == 50 and infogan.settings["info_weight"] == 1.0 and infogan.quick == dcgan.quick
     with pytest.raises(UserError, match="codes must be at least 2.*`dcgan`"):
         ImageGAN("dcgan_infogan", quick=True, out_dir=tmp_path / "x", **dict(TINY, codes=1))

@@ -11,8 +11,9 @@ from .base import Built, Lesson
 from .dcgan import DCGAN, DCGAN_QUICK, LABEL_CODE, RECIPE, build_dcgan
 from .runs import ClusterLabels, ImageGAN
 
-# Lesson 02's networks and recipe with Radford et al.'s z of 100 and the recipe's 6,000 steps (lesson 02 draws z of
-# 16 for 8,500 steps since session 48; z of 16 did not help here, docs/results.md, session 49); the cluster ids are new.
+# Lesson 02's networks and recipe with Radford et al.'s z of 100, the recipe's 6,000 steps and D's two convolutions
+# without dropout (lesson 02 draws z of 16 since session 48, z of 16 did not help here, docs/results.md, session 49;
+# its D has a third convolution and dropout since session 54); the cluster ids are new.
 SETTINGS = {
     **DCGAN,
     **RECIPE,
