@@ -351,6 +351,34 @@ def test_stopping_the_workers_also_ends_one_missing_from_the_pool_table():
     assert set(multiprocessing.active_children()) == {child for child in before if child.is_alive()}
 
 
+def test_stopping_the_workers_waits_for_a_worker_the_pool_thread_reaps():
+    """The pool's own thread ends and joins its workers too: when it reaps one first, our join finds nothing left
+    to reap and returned before the worker's exit was recorded, so it stayed listed as a running child (a CI run
+    under load, stop 67). Here a thread ends and reaps the worker as the pool's would, and records its exit half a
+    second later."""
+    before = set(multiprocessing.active_children())
+    spawn = multiprocessing.get_context("spawn")
+    reaped = threading.Event()
+    with ProcessPoolExecutor(1, mp_context=spawn) as pool:
+        worker = spawn.Process(target=time.sleep, args=(60,))
+        worker.start()
+
+        def end_reap_then_record():
+            os.kill(worker.pid, signal.SIGTERM)
+            _, status = os.waitpid(worker.pid, 0)
+            reaped.set()
+            time.sleep(0.5)
+            worker._popen.returncode = os.waitstatus_to_exitcode(status)
+
+        pool_thread = threading.Thread(target=end_reap_then_record)
+        pool_thread.start()
+        assert reaped.wait(60)
+        mode_collapse._stop_workers(pool, before)
+        assert set(multiprocessing.active_children()) == {child for child in before if child.is_alive()}
+        pool_thread.join()
+    assert worker.exitcode == -signal.SIGTERM
+
+
 def test_non_finite_loss_error_survives_pickling():
     """A run that blows up in a worker process reaches the parent with its message and history."""
     history = History()

@@ -174,13 +174,17 @@ def _stop_workers(pool, children_before):
     queued run to finish: minutes after a Ctrl-C. Python 3.14 calls this ``pool.terminate_workers()``.
     The workers are the child processes still running that were not in ``children_before`` (the set of
     ``multiprocessing.active_children()`` before the pool): the pool's own table of processes would miss one
-    that a Ctrl-C caught between its start and its entry there."""
+    that a Ctrl-C caught between its start and its entry there. The pool's own thread ends and joins them too:
+    where it reaps a worker first, ``join`` returns before that thread records the exit, so we wait for it."""
     processes = set(multiprocessing.active_children()) - children_before
     pool.shutdown(wait=False, cancel_futures=True)
     for process in processes:
         process.terminate()
     for process in processes:
         process.join()
+        deadline = time.monotonic() + 10
+        while process.is_alive() and time.monotonic() < deadline:  # (dead already: its exit is being recorded)
+            time.sleep(0.01)
 
 
 def _mean_std(values):
