@@ -65,7 +65,7 @@ PLAIN = {
     # (docs/results.md, session 47). Lesson 07's generator takes the same size.
     "latent_dim": 16,
     "spectral_norm": False,  # D's layers spectrally normalised (Miyato et al. 2018)
-    "d_batchnorm": False,  # BatchNorm in D after its second convolution (the lesson's exercise 3)
+    "d_batchnorm": False,  # BatchNorm in D after every convolution but the first (the lesson's exercise 3)
     "g_activation": "leaky_relu",  # or "relu", Radford et al.'s G (the lesson's exercise 5)
 }
 

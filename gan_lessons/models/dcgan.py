@@ -57,8 +57,8 @@ def dcgan_generator(latent_dim=100, image_shape=(28, 28, 1), channels=(128, 64),
 
 def dcgan_discriminator(image_shape=(28, 28, 1), channels=(64, 128), kernel_size=4, dropout=0.3,
                         spectral_norm=False, logits=False, batchnorm=False, name="discriminator"):
-    """image -> [Conv stride 2 + LeakyReLU + Dropout] x2 -> Dense -> P(real), or the score before the
-    sigmoid with ``logits=True`` (hinge and least-squares losses).
+    """image -> [Conv stride 2 + LeakyReLU + Dropout] per entry of ``channels`` -> Dense -> P(real), or the
+    score before the sigmoid with ``logits=True`` (hinge and least-squares losses).
 
     ``batchnorm`` puts a BatchNormalization between every convolution but the first and its LeakyReLU, as
     Radford et al. do (lesson 02's exercise: frozen inside the composite, it runs in inference mode there).
