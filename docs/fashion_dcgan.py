@@ -19,6 +19,8 @@ from gan_lessons.data import load_fashion_mnist, scale_images  # noqa: E402
 from gan_lessons.lessons import ImageGAN  # noqa: E402
 from gan_lessons.plotting import show_grid  # noqa: E402
 
+if len(sys.argv) < 2:  # (what to pass, not an IndexError)
+    sys.exit(__doc__)
 out_dir, settings = Path(sys.argv[1]), dict(arg.split("=", 1) for arg in sys.argv[2:])
 try:
     (x_fashion, _), _ = load_fashion_mnist()

@@ -47,6 +47,8 @@ def fingerprint(out, lesson):
 
 
 if __name__ == "__main__":
+    if len(sys.argv) < 2:  # (what to pass, not an IndexError)
+        sys.exit(__doc__)
     out = Path(sys.argv[1])
     rows = {lesson: fingerprint(out, lesson) for lesson in (sys.argv[2:] or LESSONS)}
     for lesson, row in rows.items():

@@ -25,6 +25,8 @@ from gan_lessons import UserError
 from gan_lessons.lessons import ImageGAN
 from gan_lessons.training import fit
 
+if len(sys.argv) < 4:  # (what to pass, not an IndexError)
+    sys.exit(__doc__)
 lesson, out, last, args = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4:]
 every = 1000
 seed = 0

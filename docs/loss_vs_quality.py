@@ -12,6 +12,8 @@ from gan_lessons.lessons import make_experiment
 from gan_lessons.metrics import evaluate_digits, loss_at_snapshots, spearman
 from gan_lessons.training import fit
 
+if len(sys.argv) < 4:  # (what to pass, not an IndexError)
+    sys.exit(__doc__)
 lesson, steps, every = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 overrides = json.loads(sys.argv[4]) if len(sys.argv) > 4 else {}
 run = make_experiment(lesson, quick=False, out_dir=tempfile.mkdtemp(), steps=steps, **overrides)

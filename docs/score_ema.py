@@ -7,6 +7,8 @@ import sys
 
 from gan_lessons.lessons import load_experiment
 
+if len(sys.argv) < 2:  # (what to pass, not silence)
+    sys.exit(__doc__)
 for out_dir in sys.argv[1:]:
     run = load_experiment(out_dir)
     for name in ("generator_ema", "generator"):

@@ -25,6 +25,8 @@ from gan_lessons.models import dcgan_generator
 from gan_lessons.steps import with_ema
 from gan_lessons.training import fit
 
+if len(sys.argv) < 3:  # (what to pass, not an IndexError)
+    sys.exit(__doc__)
 out, stops = sys.argv[1], [int(a) for a in sys.argv[2:] if "=" not in a]
 kv = dict(a.split("=") for a in sys.argv[2:] if "=" in a)
 alpha, beta = float(kv.get("alpha", 0.2)), float(kv.get("beta", 1.0))

@@ -25,6 +25,8 @@ from gan_lessons.metrics import mode_coverage
 from gan_lessons.models import toy_generator
 from gan_lessons.training import fit
 
+if len(sys.argv) < 4:  # (what to pass, not an IndexError)
+    sys.exit(__doc__)
 seed, steps, every = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
 dataset = sys.argv[4] if len(sys.argv) > 4 else "ring"
 decays = [float(d) for d in (sys.argv[5] if len(sys.argv) > 5 else "0.999,0.9999").split(",")]
