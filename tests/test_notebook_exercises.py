@@ -23,7 +23,6 @@ def scope(source):
     code = "\n".join(line for line in source.split("\n") if not line.lstrip().startswith(("%", "!")))
     top = symtable.symtable(code, "cell", "exec")
     assigned = {s.get_name() for s in top.get_symbols() if s.is_assigned() and not s.is_imported()}
-    assigned |= {t.get_name() for t in top.get_children() if t.get_type() in ("function", "class")}
     reads = {s.get_name() for s in top.get_symbols()
              if s.is_referenced() and not (s.is_assigned() or s.is_imported())}
     tables = list(top.get_children())
