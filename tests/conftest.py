@@ -30,6 +30,10 @@ def real_images(mnist):
 # The image-to-image tests' networks: a 3-level U-Net and a 2-layer PatchGAN (32 px inputs).
 TINY_TRANSLATOR = {"g_channels": [8, 16, 16], "d_channels": [8, 16]}
 
+# The settings lesson 04's self-conditioned DCGAN and InfoGAN share with lesson 02 (its D and z differ).
+LESSON_02_SHARED = ("g_channels", "g_extra_convs", "kernel_size", "batch_size", "ema_decay", "beta_1",
+                    "g_learning_rate", "d_learning_rate", "loss", "lr_decay", "snapshot_every", "steps")
+
 
 @contextlib.contextmanager
 def another_process_training(*folders):

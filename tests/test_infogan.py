@@ -3,7 +3,7 @@ features learns to read back."""
 import keras
 import numpy as np
 import pytest
-from conftest import assert_calls_move, changed, patch_lesson, weights_of
+from conftest import LESSON_02_SHARED, assert_calls_move, changed, patch_lesson, weights_of
 
 from gan_lessons import UserError, set_seed
 from gan_lessons.__main__ import main
@@ -105,9 +105,7 @@ def test_latent_codes_are_drawn_uniformly_and_shown_one_per_row():
 
 def test_infogan_lesson_is_lesson_02_with_a_code(tmp_path):
     infogan, dcgan = LESSONS["dcgan_infogan"], LESSONS["dcgan"]
-    shared = ("g_channels", "g_extra_convs", "kernel_size", "batch_size", "ema_decay", "beta_1",
-              "g_learning_rate", "d_learning_rate", "loss", "lr_decay", "snapshot_every", "steps")
-    assert {k: infogan.settings[k] for k in shared} == {k: dcgan.settings[k] for k in shared}
+    assert {k: infogan.settings[k] for k in LESSON_02_SHARED} == {k: dcgan.settings[k] for k in LESSON_02_SHARED}
     # but not z or D: InfoGAN keeps the 100 numbers and the two-convolution D without dropout it was measured with
     # (session 23); lesson 02 draws 16 since session 48, and its D has a third convolution and dropout since session 54
     assert infogan.settings["latent_dim"] == 100 and dcgan.settings["latent_dim"] == 16

@@ -2,7 +2,7 @@
 import keras
 import numpy as np
 import pytest
-from conftest import assert_each_call_moves_the_right_network, changed, patch_lesson, weights_of
+from conftest import LESSON_02_SHARED, assert_each_call_moves_the_right_network, changed, patch_lesson, weights_of
 
 from gan_lessons import UserError, set_seed
 from gan_lessons.__main__ import main
@@ -184,9 +184,7 @@ def test_self_conditioned_lesson_trains_lesson_02s_networks_with_its_recipe():
     selfcond, dcgan = LESSONS["dcgan_selfcond"], LESSONS["dcgan"]
     assert selfcond.settings["clusters"] == 50 and selfcond.settings["d_label_code"] == "projection"
     assert selfcond.quick == dcgan.quick
-    shared = ("g_channels", "g_extra_convs", "kernel_size", "batch_size", "ema_decay", "beta_1",
-              "g_learning_rate", "d_learning_rate", "loss", "lr_decay", "snapshot_every", "steps")
-    assert {k: selfcond.settings[k] for k in shared} == {k: dcgan.settings[k] for k in shared}
+    assert {k: selfcond.settings[k] for k in LESSON_02_SHARED} == {k: dcgan.settings[k] for k in LESSON_02_SHARED}
     assert {k: selfcond.settings[k] for k in ("g_channels", "d_channels", "dropout", "loss", "lr_decay", "steps")} == {
         "g_channels": [64, 32], "d_channels": [32, 64], "dropout": 0.0, "loss": "lsgan", "lr_decay": False,
         "steps": 6000}
